@@ -1,0 +1,1 @@
+"""Everything that knows bibliographies, ranking, models and resolution."""

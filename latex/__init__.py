@@ -1,0 +1,1 @@
+"""Everything that knows LaTeX: cite commands, cursor context, plain text, bibliography discovery."""
