@@ -1,0 +1,500 @@
+"""The bibliography index: every .bib file parsed once into immutable ``Entry`` values plus a list of problems.
+
+Why this shape: ranking, resolution and the server all read the same index (as texlab indexes each .bib once);
+a broken block is a ``BibProblem`` with file and line, never an exception, because one slip in a 5,000-entry
+bibliography must not make the other 4,999 uncitable. Only a file that cannot be used at all (missing, a
+directory, binary) raises ``BibliographyError``.
+
+Parsing is bibtexparser v2's tolerant splitter plus our middlewares (``bibparse``). Results are cached per file
+(keyed by absolute path, size, mtime_ns and the @string macros inherited from earlier files) and per file list,
+so repeated requests for an unchanged bibliography return the very same ``BibIndex`` object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import bibtexparser
+from bibtexparser.model import DuplicateBlockKeyBlock, Entry as _BpEntry
+
+from .bibparse import DECODED_KEY, PROBLEMS_KEY, decode_fields, startref_parse_stack
+from .errors import BibliographyError
+from .normalize import find_arxiv_id, find_doi, latex_to_unicode, normalize_key
+
+__all__ = [
+    "Entry",
+    "BibProblem",
+    "BibIndex",
+    "load_bibliography",
+    "parse_bib_text",
+    "merge_indexes",
+    "describe_index",
+    "clear_cache",
+]
+
+# bibtexparser logs every failed block; we report them as BibProblems instead, so keep its log quiet by
+# default (an application that configures logging still sees them).
+logging.getLogger("bibtexparser").addHandler(logging.NullHandler())
+
+#: ``author_text`` lists at most this many last names, then "et al." — enough to recognise a paper, short
+#: enough for a completion menu and an embedding input.
+AUTHOR_TEXT_MAX = 4
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One citable bibliography entry.
+
+    ``fields`` holds the raw values (after @string expansion and crossref inheritance, field names lower-cased)
+    for display and writing; the other attributes are decoded Unicode for matching and ranking.
+    ``author_text`` is the last names joined by ", ", cut after ``AUTHOR_TEXT_MAX`` names with " et al."
+    (``"Vaswani, Shazeer, Parmar, Uszkoreit et al."``); ``display_authors`` is the short form ("He et al.").
+    """
+
+    key: str
+    entry_type: str
+    fields: Mapping[str, str] = field(compare=False, repr=False)
+    title: str = ""
+    authors: tuple[str, ...] = ()
+    author_text: str = ""
+    year: str = ""
+    venue: str = ""
+    doi: str = ""
+    arxiv_id: str = ""
+    url: str = ""
+    abstract: str = field(default="", repr=False)
+    keywords: str = field(default="", repr=False)
+    aliases: tuple[str, ...] = ()
+    file: str = ""
+    line: int = 0
+    position: int = -1
+
+    @property
+    def first_author(self) -> str:
+        """Last name of the first author ("" when none), the author part of a Galactica-style reference."""
+        return self.authors[0] if self.authors else ""
+
+    @property
+    def display_authors(self) -> str:
+        """"He", "He and Sun", or "He et al." — the usual short citation form."""
+        if not self.authors:
+            return ""
+        if len(self.authors) == 1:
+            return self.authors[0]
+        if len(self.authors) == 2:
+            return f"{self.authors[0]} and {self.authors[1]}"
+        return f"{self.authors[0]} et al."
+
+
+@dataclass(frozen=True)
+class BibProblem:
+    """Something wrong in a bibliography, reported with its place. ``line`` is 1-based (0: whole file)."""
+
+    file: str
+    line: int
+    kind: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.kind}: {self.message}"
+
+
+def _author_text(authors: Sequence[str]) -> str:
+    if len(authors) > AUTHOR_TEXT_MAX:
+        return ", ".join(authors[:AUTHOR_TEXT_MAX]) + " et al."
+    return ", ".join(authors)
+
+
+def _entry_arxiv_id(fields: Mapping[str, str]) -> str:
+    """arXiv id from the fields that carry one: eprint (arXiv), journal "arXiv preprint arXiv:…", url, doi."""
+    eprint = fields.get("eprint", "")
+    prefix = (fields.get("archiveprefix", "") or fields.get("eprinttype", "")).strip().lower()
+    if eprint and (prefix in ("", "arxiv")):
+        found = find_arxiv_id(eprint)
+        if found:
+            return found
+    for name in ("journal", "journaltitle", "note", "howpublished", "volume", "booktitle"):
+        value = fields.get(name, "")
+        if "arxiv" in value.lower():
+            found = find_arxiv_id(value)
+            if found:
+                return found
+    for name in ("url", "doi", "pdf"):
+        value = fields.get(name, "")
+        if "arxiv" in value.lower():
+            found = find_arxiv_id(value)
+            if found:
+                return found
+    return ""
+
+
+def _build_entry(key: str, entry_type: str, fields: Mapping[str, str], decoded: Mapping[str, Any], file: str,
+                 line: int) -> Entry:
+    authors = tuple(decoded.get("authors", ()))
+    ids = fields.get("ids", "")
+    doi_field = fields.get("doi", "")
+    return Entry(
+        key=key,
+        entry_type=entry_type.lower(),
+        fields=MappingProxyType(dict(fields)),
+        title=str(decoded.get("title", "")),
+        authors=authors,
+        author_text=_author_text(authors),
+        year=(fields.get("year", "") or fields.get("date", "")[:4]).strip(),
+        venue=str(decoded.get("venue", "")),
+        doi=find_doi(doi_field) or doi_field.strip().lower(),
+        arxiv_id=_entry_arxiv_id(fields),
+        url=fields.get("url", "").strip(),
+        abstract=latex_to_unicode(fields.get("abstract", "")),
+        keywords=latex_to_unicode(fields.get("keywords", "")),
+        aliases=tuple(a.strip() for a in ids.split(",") if a.strip()),
+        file=file,
+        line=line,
+    )
+
+
+@dataclass(frozen=True)
+class _FileResult:
+    """What one file contributes before merging: entries in order (first of a duplicated key only), problems,
+    and the @string macros known after it (inherited by the next file, as BibTeX reads files in sequence)."""
+
+    entries: tuple[Entry, ...]
+    problems: tuple[BibProblem, ...]
+    strings: Mapping[str, str]
+
+
+#: A line whose first non-blank character is ``%``: biber and most users treat it as a comment even inside an
+#: entry (commented-out fields); bibtexparser does not, and would fail the whole entry.
+_COMMENT_LINE_RE = re.compile(r"^[ \t]*%.*$", re.MULTILINE)
+
+
+def _failure_reason(error: BaseException) -> str:
+    reason = getattr(error, "abort_reason", None) or getattr(error, "message", None) or str(error)
+    return " ".join(str(reason).split()) or type(error).__name__
+
+
+def _parse_text(text: str, name: str, inherited: Mapping[str, str]) -> _FileResult:
+    stack, expand = startref_parse_stack(inherited)
+    if "%" in text:
+        text = _COMMENT_LINE_RE.sub("", text)  # keeps the newlines, so line numbers stay true
+    library = bibtexparser.parse_string(text, parse_stack=stack)
+    problems: list[BibProblem] = []
+
+    def add(line: int | None, kind: str, message: str) -> None:
+        problems.append(BibProblem(name, (line or 0) + 1 if line is not None else 0, kind, message))
+
+    for line, kind, message in expand.problems:
+        add(line, kind, message)
+    entries: list[Entry] = []
+    for block in library.blocks:
+        if isinstance(block, DuplicateBlockKeyBlock):
+            prev = block.previous_block
+            what = "@string" if not isinstance(block.ignore_error_block, _BpEntry) else "entry"
+            add(block.start_line, "duplicate_key" if what == "entry" else "duplicate_string",
+                f"{what} key '{block.key}' already defined at line {(prev.start_line or 0) + 1}; "
+                f"{'the first one is kept' if what == 'entry' else 'the later value is ignored'}")
+            continue
+        if isinstance(block, bibtexparser.model.ParsingFailedBlock):
+            add(block.start_line, "parse_error", f"cannot parse block: {_failure_reason(block.error)}")
+            continue
+        if not isinstance(block, _BpEntry):
+            continue
+        for line, kind, message in block.parser_metadata.get(PROBLEMS_KEY, ()):
+            add(line, kind, message)
+        key = (block.key or "").strip()
+        if not key:
+            add(block.start_line, "missing_key", f"@{block.entry_type} entry has no citation key; skipped")
+            continue
+        fields = {f.key: str(f.value) for f in block.fields}
+        decoded = block.parser_metadata.get(DECODED_KEY) or decode_fields(fields)
+        if not str(decoded.get("title", "")).strip():
+            add(block.start_line, "empty_title", f"entry '{key}' has no title; kept, citable by key only")
+        entries.append(_build_entry(key, block.entry_type, fields, decoded, name, (block.start_line or 0) + 1))
+    return _FileResult(tuple(entries), tuple(problems), MappingProxyType(dict(expand.defined)))
+
+
+class BibIndex:
+    """An immutable, merged view of one or more bibliographies, with the lookups every feature needs.
+
+    ``entries`` are in file order (files in the order given); for a key defined twice the FIRST wins and the
+    others are reported, as BibTeX does. ``get`` falls back to case-insensitive keys and biblatex ``ids`` aliases.
+    """
+
+    def __init__(self, entries: Sequence[Entry], files: Sequence[str] = (), problems: Sequence[BibProblem] = ()) -> None:
+        self.entries: tuple[Entry, ...] = tuple(entries)
+        self.files: tuple[str, ...] = tuple(files)
+        self.problems: tuple[BibProblem, ...] = tuple(problems)
+        self._by_key: dict[str, Entry] = {}
+        self._by_folded: dict[str, Entry] = {}
+        self._by_alias: dict[str, Entry] = {}
+        self._by_doi: dict[str, Entry] = {}
+        self._by_arxiv: dict[str, Entry] = {}
+        for e in self.entries:
+            self._by_key.setdefault(e.key, e)
+            self._by_folded.setdefault(normalize_key(e.key), e)
+            for alias in e.aliases:
+                self._by_alias.setdefault(normalize_key(alias), e)
+            if e.doi:
+                self._by_doi.setdefault(e.doi, e)
+            if e.arxiv_id:
+                self._by_arxiv.setdefault(e.arxiv_id.lower(), e)
+        self._fingerprint: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self.entries)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+    def __repr__(self) -> str:
+        return f"BibIndex({len(self.entries)} entries, {len(self.files)} files, {len(self.problems)} problems)"
+
+    def keys(self) -> list[str]:
+        """Citation keys in index order."""
+        return [e.key for e in self.entries]
+
+    def get(self, key: str) -> Entry | None:
+        """Exact key, then case-insensitive key, then a biblatex alias (``ids``); ``None`` if none matches."""
+        if key in self._by_key:
+            return self._by_key[key]
+        folded = normalize_key(key)
+        return self._by_folded.get(folded) or self._by_alias.get(folded)
+
+    def lookup_method(self, key: str) -> str | None:
+        """How ``get`` would find ``key``: "key", "key_casefold", "alias", or ``None``."""
+        if key in self._by_key:
+            return "key"
+        folded = normalize_key(key)
+        if folded in self._by_folded:
+            return "key_casefold"
+        return "alias" if folded in self._by_alias else None
+
+    def by_doi(self, doi: str) -> Entry | None:
+        """Entry with this DOI (any case, with or without a doi.org prefix)."""
+        return self._by_doi.get(find_doi(doi) or doi.strip().lower())
+
+    def by_arxiv(self, arxiv_id: str) -> Entry | None:
+        """Entry with this arXiv id (``arXiv:`` prefix and version suffix are ignored)."""
+        return self._by_arxiv.get((find_arxiv_id(arxiv_id) or arxiv_id.strip()).lower())
+
+    @property
+    def fingerprint(self) -> str:
+        """A stable hash of the content (keys, types, raw fields, order): equal bibliographies give equal
+        fingerprints wherever the files live, so the encoder's on-disk embedding cache survives a move."""
+        if self._fingerprint is None:
+            h = hashlib.sha256()
+            for e in self.entries:
+                h.update(json.dumps([e.key, e.entry_type, sorted(e.fields.items())], ensure_ascii=False).encode())
+                h.update(b"\n")
+            self._fingerprint = h.hexdigest()[:32]
+        return self._fingerprint
+
+
+def merge_indexes(indexes: Sequence[BibIndex]) -> BibIndex:
+    """Merge indexes in order: first definition of a key wins, later ones become ``duplicate_key`` problems."""
+    return _merge([(ix.entries, ix.problems) for ix in indexes], [f for ix in indexes for f in ix.files])
+
+
+def _merge(parts: Sequence[tuple[Sequence[Entry], Sequence[BibProblem]]], files: Sequence[str]) -> BibIndex:
+    entries: list[Entry] = []
+    problems: list[BibProblem] = []
+    seen: dict[str, Entry] = {}
+    for part_entries, part_problems in parts:
+        problems.extend(part_problems)
+        for e in part_entries:
+            first = seen.get(e.key)
+            if first is not None:
+                problems.append(BibProblem(e.file, e.line, "duplicate_key",
+                                           f"entry key '{e.key}' already defined at {first.file}:{first.line}; "
+                                           "the first one is kept"))
+                continue
+            seen[e.key] = e
+            entries.append(e)
+    entries = _resolve_crossrefs(entries, problems)
+    entries = [e if e.position == i else replace(e, position=i) for i, e in enumerate(entries)]
+    return BibIndex(entries, files, problems)
+
+
+def _resolve_crossrefs(entries: list[Entry], problems: list[BibProblem]) -> list[Entry]:
+    """BibTeX crossref: a child inherits every field it lacks from its parent; ``booktitle`` from the parent's
+    title. Done on the merged index because parent and child may sit in different files."""
+    if not any("crossref" in e.fields for e in entries):
+        return entries
+    by_key = {normalize_key(e.key): e for e in entries}
+    out: list[Entry] = []
+    for e in entries:
+        ref = e.fields.get("crossref", "").strip()
+        if not ref:
+            out.append(e)
+            continue
+        parent = by_key.get(normalize_key(ref))
+        if parent is None or parent is e:
+            problems.append(BibProblem(e.file, e.line, "bad_crossref",
+                                       f"entry '{e.key}' has crossref '{ref}', which is not in the bibliography"))
+            out.append(e)
+            continue
+        fields = dict(e.fields)
+        for name, value in parent.fields.items():
+            if name in ("ids", "crossref"):
+                continue
+            fields.setdefault(name, value)
+        if "booktitle" not in e.fields and parent.fields.get("title"):
+            fields["booktitle"] = parent.fields["title"]
+        out.append(replace(_build_entry(e.key, e.entry_type, fields, decode_fields(fields), e.file, e.line),
+                           position=e.position))
+    return out
+
+
+# --- reading files, with caches ------------------------------------------------------------------------------
+
+_CACHE_LOCK = threading.Lock()
+_FILE_CACHE: OrderedDict[tuple[Any, ...], _FileResult] = OrderedDict()
+_INDEX_CACHE: OrderedDict[tuple[Any, ...], BibIndex] = OrderedDict()
+_FILE_CACHE_MAX = 128
+_INDEX_CACHE_MAX = 32
+#: Counts real parses (not cache hits); tests read it to prove a hit did not re-parse.
+parse_count = 0
+
+
+def clear_cache() -> None:
+    """Forget every cached parse (tests, or a caller that knows files changed within one mtime tick)."""
+    with _CACHE_LOCK:
+        _FILE_CACHE.clear()
+        _INDEX_CACHE.clear()
+
+
+def _cache_get(cache: OrderedDict[tuple[Any, ...], Any], key: tuple[Any, ...]) -> Any:
+    with _CACHE_LOCK:
+        value = cache.get(key)
+        if value is not None:
+            cache.move_to_end(key)
+        return value
+
+
+def _cache_put(cache: OrderedDict[tuple[Any, ...], Any], key: tuple[Any, ...], value: Any, limit: int) -> Any:
+    with _CACHE_LOCK:
+        existing = cache.get(key)
+        if existing is not None:  # another thread parsed the same file meanwhile: keep one object
+            return existing
+        cache[key] = value
+        while len(cache) > limit:
+            cache.popitem(last=False)
+        return value
+
+
+def _strings_token(strings: Mapping[str, str]) -> str:
+    if not strings:
+        return ""
+    return hashlib.sha256(json.dumps(sorted(strings.items())).encode()).hexdigest()[:16]
+
+
+def _decode_bytes(data: bytes, name: str) -> tuple[str, BibProblem | None]:
+    if b"\x00" in data[:65536]:
+        raise BibliographyError(name, "not a BibTeX file (binary data)")
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        text = data.decode("latin-1")
+        controls = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\t\r\n\f")
+        if controls > max(8, len(text[:65536]) // 100):
+            raise BibliographyError(name, "not a BibTeX file (binary data)") from None
+        return text, BibProblem(name, line, "decoding",
+                                f"file is not valid UTF-8 (first bad byte at line {line}); read as Latin-1")
+
+
+def _parse_file(name: str, data: bytes, inherited: Mapping[str, str]) -> _FileResult:
+    global parse_count
+    text, decoding_problem = _decode_bytes(data, name)
+    result = _parse_text(text, name, inherited)
+    parse_count += 1
+    if decoding_problem is not None:
+        result = replace(result, problems=(decoding_problem, *result.problems))
+    return result
+
+
+def load_bibliography(paths: Sequence[str | Path] | str | Path) -> BibIndex:
+    """Parse .bib files (in order, as ``\\bibliography{a,b}`` lists them) into one ``BibIndex``.
+
+    Unchanged files are not re-parsed, and an unchanged file list returns the same ``BibIndex`` object.
+    Raises ``BibliographyError`` naming the file when a path is missing, a directory, unreadable or binary.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    results: list[_FileResult] = []
+    names: list[str] = []
+    file_keys: list[tuple[Any, ...]] = []
+    strings: Mapping[str, str] = {}
+    for p in paths:
+        path = Path(p).expanduser()
+        name = str(p)
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            raise BibliographyError(name, "bibliography file not found") from None
+        except OSError as err:
+            raise BibliographyError(name, f"cannot read bibliography: {err.strerror or err}") from None
+        if path.is_dir():
+            raise BibliographyError(name, "is a directory, not a .bib file")
+        key = (str(path.resolve()), name, st.st_size, st.st_mtime_ns, _strings_token(strings))
+        result = _cache_get(_FILE_CACHE, key)
+        if result is None:
+            try:
+                data = path.read_bytes()
+            except OSError as err:
+                raise BibliographyError(name, f"cannot read bibliography: {err.strerror or err}") from None
+            result = _cache_put(_FILE_CACHE, key, _parse_file(name, data, strings), _FILE_CACHE_MAX)
+        results.append(result)
+        names.append(name)
+        file_keys.append(key)
+        strings = result.strings
+    index_key = tuple(file_keys)
+    index = _cache_get(_INDEX_CACHE, index_key)
+    if index is None:
+        index = _cache_put(_INDEX_CACHE, index_key,
+                           _merge([(r.entries, r.problems) for r in results], names), _INDEX_CACHE_MAX)
+    return index
+
+
+def parse_bib_text(text: str, name: str = "<inline>") -> BibIndex:
+    """Index a bibliography sent as text (e.g. by the editor); cached by content hash and name."""
+    key = ("<text>", name, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
+    index = _cache_get(_INDEX_CACHE, key)
+    if index is None:
+        if "\x00" in text[:65536]:
+            raise BibliographyError(name, "not a BibTeX text (binary data)")
+        global parse_count
+        result = _parse_text(text, name, {})
+        parse_count += 1
+        index = _cache_put(_INDEX_CACHE, key, _merge([(result.entries, result.problems)], [name]), _INDEX_CACHE_MAX)
+    return index
+
+
+def describe_index(index: BibIndex) -> dict[str, Any]:
+    """A JSON-ready summary for ``startref index refs.bib``: counts, duplicates and every problem with its place."""
+    kinds = Counter(p.kind for p in index.problems)
+    return {
+        "files": list(index.files),
+        "entries": len(index),
+        "entry_types": dict(Counter(e.entry_type for e in index.entries).most_common()),
+        "with_doi": sum(1 for e in index.entries if e.doi),
+        "with_arxiv": sum(1 for e in index.entries if e.arxiv_id),
+        "with_abstract": sum(1 for e in index.entries if e.abstract),
+        "duplicate_keys": sorted({p.message.split("'")[1] for p in index.problems if p.kind == "duplicate_key"}),
+        "problem_counts": dict(sorted(kinds.items())),
+        "problems": [{"file": p.file, "line": p.line, "kind": p.kind, "message": p.message} for p in index.problems],
+        "fingerprint": index.fingerprint,
+    }

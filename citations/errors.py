@@ -1,0 +1,42 @@
+"""The startref exception tree, drawn once so every layer raises and catches the same few types.
+
+    StartrefError                 base; the CLI prints ``str(err)`` and exits with ``err.exit_code``
+    ├── BibliographyError         a .bib file cannot be used at all (missing, directory, binary junk)
+    ├── ModelNotFoundError        a model path/name does not exist locally (we never download at run time)
+    └── ModelError                a model exists but cannot be loaded or run
+
+Problems *inside* a bibliography (one broken entry, a duplicate key) are not exceptions: they are reported as
+``BibProblem`` values by the index, because one bad entry must never hide the good ones.
+"""
+
+from __future__ import annotations
+
+__all__ = ["StartrefError", "BibliographyError", "ModelNotFoundError", "ModelError"]
+
+
+class StartrefError(Exception):
+    """Base of every error startref raises for bad user input or environment; never a bug in startref."""
+
+    exit_code: int = 2
+
+
+class BibliographyError(StartrefError):
+    """A bibliography file that cannot be read; the message names the file (and the line when known)."""
+
+    def __init__(self, path: str, message: str, line: int | None = None) -> None:
+        self.path = str(path)
+        self.line = line
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else self.path
+        return f"{where}: {self.message}"
+
+
+class ModelNotFoundError(StartrefError):
+    """The requested model is not available locally."""
+
+
+class ModelError(StartrefError):
+    """The model could not be loaded or failed while running."""
