@@ -444,7 +444,7 @@ def load_bibliography(paths: Sequence[str | Path] | str | Path) -> BibIndex:
         try:
             st = path.stat()
         except FileNotFoundError:
-            raise BibliographyError(name, "bibliography file not found") from None
+            raise BibliographyError(name, "bibliography file not found", code="bibliography_not_found") from None
         except OSError as err:
             raise BibliographyError(name, f"cannot read bibliography: {err.strerror or err}") from None
         if path.is_dir():

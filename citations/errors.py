@@ -15,18 +15,26 @@ __all__ = ["StartrefError", "BibliographyError", "ModelNotFoundError", "ModelErr
 
 
 class StartrefError(Exception):
-    """Base of every error startref raises for bad user input or environment; never a bug in startref."""
+    """Base of every error startref raises for bad user input or environment; never a bug in startref.
+
+    ``code`` is a stable machine-readable name (the HTTP server's error codes are these).
+    """
 
     exit_code: int = 2
+    code: str = "invalid_input"
 
 
 class BibliographyError(StartrefError):
     """A bibliography file that cannot be read; the message names the file (and the line when known)."""
 
-    def __init__(self, path: str, message: str, line: int | None = None) -> None:
+    code = "bibliography_unreadable"
+
+    def __init__(self, path: str, message: str, line: int | None = None, code: str | None = None) -> None:
         self.path = str(path)
         self.line = line
         self.message = message
+        if code is not None:
+            self.code = code  # "bibliography_not_found", "bibliography_empty", "bibliography_unreadable"
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -37,6 +45,10 @@ class BibliographyError(StartrefError):
 class ModelNotFoundError(StartrefError):
     """The requested model is not available locally."""
 
+    code = "model_not_found"
+
 
 class ModelError(StartrefError):
     """The model could not be loaded or failed while running."""
+
+    code = "model_error"

@@ -1,0 +1,389 @@
+"""Load test for the local server: N concurrent clients replay masked-citation requests from real papers.
+
+Why: the issue sets latency targets on a 2-core laptop (own bibliography p50 <= 150 ms / p95 <= 400 ms for one
+client; a ~28k-entry library p95 <= 600 ms after the first request; RSS <= 1.5 GB). This script measures exactly
+that, against a running server (``--url``) or one it starts itself on a free loopback port.
+
+Requests: every ``\\cite...{...}`` in the bench papers' .tex files is removed in turn and the cursor put where it
+was (the editor's situation: "a citation belongs here"). With ``--library`` all bench + train bibliographies are
+merged into one .bib with unique keys (``<key>__p<paper index>``) written to a temp dir, and every request names it.
+
+    python bench/load.py                       # starts a server (default models), 1 client, 100 requests
+    python bench/load.py --clients 4 --requests 200 --no-generator
+    python bench/load.py --library --requests 60
+    python bench/load.py --url http://127.0.0.1:8765 --token T
+
+Bounded on purpose: ``--requests`` total and ``--duration`` seconds, whichever comes first; loopback URLs only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+
+__all__ = ["Request", "parse_source", "masked_requests", "merge_library", "run_load", "main"]
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("STARTREF_SHARED", REPO.parent / "shared")).resolve()
+CITE_RE = re.compile(r"\\(?:[a-zA-Z]*cite[a-zA-Z]*|nocite)\*?(?:\s*\[[^\]\n]*\]){0,2}\s*\{([^{}\n]*)\}")
+ENTRY_RE = re.compile(r"^(\s*@\s*([A-Za-z]+)\s*[{(]\s*)([^,\s{}()]+)(\s*,)", re.MULTILINE)
+CROSSREF_RE = re.compile(r"(\bcrossref\s*=\s*[{\"]\s*)([^}\"\s]+)", re.IGNORECASE)
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+@dataclass(frozen=True)
+class Request:
+    """One masked citation: the JSON body to send and the keys that were removed (for hit@k)."""
+
+    paper: str
+    body: dict
+    keys: tuple[str, ...]
+
+
+def parse_source(source: Path) -> dict[str, list[str] | str]:
+    """``SOURCE.txt`` as {field: value or list of indented values} (main_tex, tex_files, bib_files, ...)."""
+    out: dict[str, list[str] | str] = {}
+    current: str | None = None
+    for line in source.read_text(encoding="utf-8").splitlines():
+        if line.startswith((" ", "\t")) and current is not None:
+            value = out.setdefault(current, [])
+            if isinstance(value, list):
+                value.append(line.strip())
+            continue
+        name, _, rest = line.partition(":")
+        current = name.strip()
+        out[current] = rest.strip() if rest.strip() else []
+    return out
+
+
+def _paper_dirs(root: Path) -> list[Path]:
+    return sorted(p for p in root.iterdir() if (p / "SOURCE.txt").is_file()) if root.is_dir() else []
+
+
+def masked_requests(papers: Path, *, k: int, library: Path | None = None,
+                    paper_index: dict[str, int] | None = None, per_paper: int = 40, seed: int = 0) -> list[Request]:
+    """Masked-citation requests from every paper, interleaved across papers so any prefix is varied."""
+    rng = random.Random(seed)
+    per: list[list[Request]] = []
+    for paper in _paper_dirs(papers):
+        source = parse_source(paper / "SOURCE.txt")
+        tex_files = source.get("tex_files") or []
+        bib_files = source.get("bib_files") or []
+        own_bibs = [str(paper / b) for b in bib_files if b.lower().endswith(".bib") and (paper / b).is_file()]
+        if not own_bibs and library is None:
+            continue
+        reqs: list[Request] = []
+        for rel in tex_files if isinstance(tex_files, list) else []:
+            tex = paper / rel
+            if tex.suffix.lower() != ".tex":
+                continue
+            try:
+                text = tex.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            for m in CITE_RE.finditer(text):
+                keys = tuple(x.strip() for x in m.group(1).split(",") if x.strip())
+                if not keys:
+                    continue
+                start = m.start()
+                if start > 0 and text[start - 1] == "~":
+                    start -= 1
+                masked = text[:start] + text[m.end():]
+                # the paper's own .bib files are named explicitly: several bench papers lack the input that
+                # would let discovery find them, and this benchmark measures answering, not discovery
+                body: dict = {"text": masked, "cursor": start, "path": str(tex), "bib": own_bibs, "k": k}
+                if library is not None and paper_index is not None:
+                    suffix = f"__p{paper_index[paper.name]}"
+                    body["bib"] = [str(library)]
+                    keys = tuple(key + suffix for key in keys)
+                reqs.append(Request(paper.name, body, keys))
+        rng.shuffle(reqs)
+        if reqs:
+            per.append(reqs[:per_paper])
+    out: list[Request] = []
+    for i in range(max((len(r) for r in per), default=0)):
+        out.extend(r[i] for r in per if i < len(r))
+    return out
+
+
+def merge_library(paper_roots: Sequence[Path], out_dir: Path) -> tuple[Path, dict[str, int], int]:
+    """Concatenate every paper's .bib files into one library with unique keys; returns (file, paper index, entries).
+
+    Keys become ``<key>__p<i>`` (crossref values too); a key repeated inside one paper gets ``_<n>`` as well, so
+    every key in the library is unique.
+    """
+    paper_index: dict[str, int] = {}
+    parts: list[str] = []
+    entries = 0
+    for root in paper_roots:
+        for paper in _paper_dirs(root):
+            idx = paper_index.setdefault(paper.name, len(paper_index))
+            suffix = f"__p{idx}"
+            seen: dict[str, int] = {}
+            bibs = parse_source(paper / "SOURCE.txt").get("bib_files") or []
+            for rel in bibs if isinstance(bibs, list) else []:
+                path = paper / rel
+                if path.suffix.lower() != ".bib" or not path.is_file():
+                    continue
+                text = path.read_bytes().decode("utf-8", errors="replace")
+
+                def rename(m: re.Match[str]) -> str:
+                    nonlocal entries
+                    if m.group(2).lower() in ("string", "preamble", "comment"):
+                        return m.group(0)
+                    key = m.group(3)
+                    n = seen.get(key, 0)
+                    seen[key] = n + 1
+                    entries += 1
+                    new = key + suffix + (f"_{n}" if n else "")
+                    return f"{m.group(1)}{new}{m.group(4)}"
+
+                text = ENTRY_RE.sub(rename, text)
+                text = CROSSREF_RE.sub(lambda m: m.group(1) + m.group(2) + suffix, text)
+                parts.append(f"% ---- {paper.name}/{rel}\n{text}\n")
+    out = out_dir / "library.bib"
+    out.write_text("".join(parts), encoding="utf-8")
+    return out, paper_index, entries
+
+
+@dataclass
+class Result:
+    latencies_ms: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    hits_at_1: int = 0
+    hits_at_5: int = 0
+    answered: int = 0
+    errors: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+
+def _pct(values: Sequence[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered) + 0.5)) - 1))]
+
+
+def run_load(url: str, requests: Sequence[Request], *, clients: int, duration_s: float,
+             token: str | None = None, timeout_s: float = 600.0) -> Result:
+    """Send ``requests`` from ``clients`` threads (each its own connection) until done or ``duration_s`` passes."""
+    result = Result()
+    lock = threading.Lock()
+    it: Iterator[Request] = iter(requests)
+    deadline = time.monotonic() + duration_s
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def worker() -> None:
+        with httpx.Client(base_url=url, headers=headers, timeout=timeout_s) as client:
+            while time.monotonic() < deadline:
+                with lock:
+                    req = next(it, None)
+                if req is None:
+                    return
+                t0 = time.perf_counter()
+                try:
+                    response = client.post("/v1/suggest", json=req.body)
+                except httpx.HTTPError as exc:
+                    with lock:
+                        result.errors.append(f"{req.paper}: {type(exc).__name__}: {exc}")
+                    continue
+                ms = (time.perf_counter() - t0) * 1000.0
+                with lock:
+                    result.latencies_ms.append(ms)
+                    result.statuses[response.status_code] = result.statuses.get(response.status_code, 0) + 1
+                    if response.status_code == 200:
+                        keys = [c["key"] for c in response.json()["candidates"]]
+                        result.answered += 1
+                        result.hits_at_1 += bool(keys[:1]) and keys[0] in req.keys
+                        result.hits_at_5 += any(key in req.keys for key in keys[:5])
+                    elif len(result.errors) < 20:
+                        result.errors.append(f"{req.paper}: {response.status_code} {response.text[:200]}")
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    result.wall_s = time.perf_counter() - t0
+    return result
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start_server(args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], str, float]:
+    port = _free_port()
+    cmd = [sys.executable, "-m", "startref.server", "--port", str(port), "--log-level", "warning",
+           "--threads", str(args.threads)]
+    if args.no_generator:
+        cmd.append("--no-generator")
+    if args.model:
+        cmd += ["--model", args.model]
+    if args.model_dir:
+        cmd += ["--model-dir", args.model_dir]
+    env = dict(os.environ)
+    env.pop("STARTREF_TOKEN", None)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    while time.perf_counter() - t0 < 600:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            raise SystemExit(f"server exited with {proc.returncode}:\n{err[-3000:]}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return proc, url, time.perf_counter() - t0
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("server did not become ready in 600 s")
+
+
+def _server_rss_mb(pid: int | None, url: str) -> float | None:
+    """Resident memory of the server process (and its children) in MB; found by port when not started here."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    try:
+        if pid is None:
+            port = urlparse(url).port
+            pid = next((c.pid for c in psutil.net_connections("tcp")
+                        if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN and c.pid), None)
+            if pid is None:
+                return None
+        proc = psutil.Process(pid)
+        procs = [proc, *proc.children(recursive=True)]
+        return sum(p.memory_info().rss for p in procs) / 1e6
+    except (psutil.Error, OSError):
+        return None
+
+
+def _row(label: str, res: Result, rss: float | None, skip_first: bool = False) -> str:
+    lat = res.latencies_ms[1:] if skip_first else res.latencies_ms
+    n = len(lat)
+    thr = len(res.latencies_ms) / res.wall_s if res.wall_s else float("nan")
+    rss_s = f"{rss:8.0f}" if rss is not None else "     n/a"
+    hit1 = res.hits_at_1 / res.answered if res.answered else float("nan")
+    hit5 = res.hits_at_5 / res.answered if res.answered else float("nan")
+    return (f"{label:<22}{n:>6}{sum(v for c, v in res.statuses.items() if c != 200):>6}"
+            f"{_pct(lat, 50):>9.1f}{_pct(lat, 95):>9.1f}{_pct(lat, 99):>9.1f}"
+            f"{statistics.fmean(lat) if lat else float('nan'):>9.1f}{thr:>8.2f}{rss_s}{hit1:>7.2f}{hit5:>7.2f}")
+
+
+HEADER = (f"{'run':<22}{'n':>6}{'err':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'mean':>9}{'req/s':>8}"
+          f"{'RSS MB':>8}{'hit@1':>7}{'hit@5':>7}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", help="a running server (loopback only); default: start one on a free port")
+    parser.add_argument("--token", default=os.environ.get("STARTREF_TOKEN"), help="bearer token of --url")
+    parser.add_argument("--clients", type=int, nargs="+", default=[1], help="concurrent clients (one run each)")
+    parser.add_argument("--requests", type=int, default=100, help="requests per run (default 100)")
+    parser.add_argument("--duration", type=float, default=120.0, help="max seconds per run (default 120)")
+    parser.add_argument("--max-bibs", type=int, default=20,
+                        help="bibliographies (papers) to include; each gets one unmeasured first request")
+    parser.add_argument("--k", type=int, default=5)
+    parser.add_argument("--papers", type=Path, default=SHARED / "bench" / "papers")
+    parser.add_argument("--train", type=Path, default=SHARED / "train" / "papers")
+    parser.add_argument("--library", action="store_true",
+                        help="merge bench + train bibliographies into one library and query it")
+    parser.add_argument("--no-generator", action="store_true", help="(self-started server) retrieval only")
+    parser.add_argument("--model", help="(self-started server) generator model")
+    parser.add_argument("--model-dir", help="(self-started server) trained ranker directory")
+    parser.add_argument("--threads", type=int, default=2, help="(self-started server) model threads")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    args = parser.parse_args(argv)
+
+    if args.url and (urlparse(args.url).hostname or "") not in LOOPBACK:
+        parser.error("--url must be a loopback address (127.0.0.1, localhost, [::1])")
+    tmp = tempfile.TemporaryDirectory(prefix="startref-load-")
+    library = paper_index = None
+    if args.library:
+        t0 = time.perf_counter()
+        library, paper_index, n_entries = merge_library([args.papers, args.train], Path(tmp.name))
+        print(f"library: {n_entries} entries from {len(paper_index)} papers, "
+              f"{library.stat().st_size / 1e6:.1f} MB -> {library} ({time.perf_counter() - t0:.1f}s)")
+    requests = masked_requests(args.papers, k=args.k, library=library, paper_index=paper_index)
+    print(f"{len(requests)} masked-citation requests from {args.papers}")
+
+    proc = None
+    startup_s = None
+    url = args.url
+    if url is None:
+        proc, url, startup_s = _start_server(args)
+        print(f"started server at {url}: ready (/healthz 200) after {startup_s:.1f}s")
+    try:
+        report: dict = {"url": url, "startup_s": startup_s, "library": bool(args.library), "runs": []}
+        # one request per distinct bibliography first: it pays parsing + entry embeddings (cached on disk by
+        # content, so a second benchmark run is faster); reported apart from the steady state measured below
+        firsts: dict[str, Request] = {}
+        for req in requests:
+            firsts.setdefault(json.dumps(req.body.get("bib")), req)
+        cold = run_load(url, list(firsts.values())[:args.max_bibs], clients=1, duration_s=1800, token=args.token)
+        report["first_request_ms"] = cold.latencies_ms[0] if cold.latencies_ms else None
+        report["first_per_bibliography_ms"] = cold.latencies_ms
+        if cold.latencies_ms:
+            print(f"first request {cold.latencies_ms[0]:.0f} ms; first request per bibliography "
+                  f"({len(cold.latencies_ms)}): p50 {_pct(cold.latencies_ms, 50):.0f} ms, "
+                  f"max {max(cold.latencies_ms):.0f} ms")
+        load1 = os.getloadavg()[0]
+        report["cores"], report["load_average_before"] = os.cpu_count(), load1
+        print(f"machine: {os.cpu_count()} cores, 1-min load average {load1:.1f} before the runs "
+              "(other work on the machine inflates every number)")
+        print(HEADER)
+        seen_bibs = {json.dumps(r.body.get("bib")) for r in list(firsts.values())[:args.max_bibs]}
+        pool = [r for r in requests if json.dumps(r.body.get("bib")) in seen_bibs] or requests
+        offset = 0
+        for n_clients in args.clients:
+            # each run takes fresh requests (the engine may cache per document text; replaying would flatter it)
+            todo = [pool[(offset + i) % len(pool)] for i in range(args.requests)]
+            offset += args.requests
+            res = run_load(url, todo, clients=n_clients, duration_s=args.duration, token=args.token)
+            rss = _server_rss_mb(proc.pid if proc else None, url)
+            print(_row(f"{n_clients} client(s)", res, rss))
+            for err in res.errors[:5]:
+                print(f"  error: {err}")
+            lat = res.latencies_ms
+            report["runs"].append({"clients": n_clients, "n": len(lat), "statuses": res.statuses,
+                                   "p50_ms": _pct(lat, 50), "p95_ms": _pct(lat, 95), "p99_ms": _pct(lat, 99),
+                                   "throughput_rps": len(lat) / res.wall_s if res.wall_s else None,
+                                   "rss_mb": rss, "hit@1": res.hits_at_1 / max(1, res.answered),
+                                   "hit@5": res.hits_at_5 / max(1, res.answered)})
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

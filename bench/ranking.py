@@ -1,0 +1,333 @@
+"""Ranking benchmark: leave-one-out accuracy and latency on the dev papers, as one table.
+
+    python bench/ranking.py                       # per-paper + overall table: random, BM25, MiniLM, startref
+    python bench/ranking.py --lm 8                # + the LM stage on 8 sampled cases per paper (with and without)
+    python bench/ranking.py --ablation            # each signal alone, then added one at a time (trains on shared/train)
+    python bench/ranking.py --library             # candidates = every dev bibliography merged (~2,400 entries)
+    python bench/ranking.py --json out.json       # machine-readable results too
+
+Every system is scored on the same mined cases (``citations.evaluation.mine_cases``, the protocol of
+``startref eval``); baselines read their single feature column, startref applies the shipped ranker. Latency for
+startref is the real per-suggestion path (query building + features + scoring) after warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+from startref.citations.bibindex import BibIndex, merge_indexes  # noqa: E402
+from startref.citations.engine import Engine, EngineConfig  # noqa: E402
+from startref.citations.evaluation import Case, load_paper, mine_cases, title_normaliser  # noqa: E402
+from startref.citations.features import FEATURE_NAMES, compute_features, index_features  # noqa: E402
+from startref.citations.ranker import LinearRanker, fit_listwise  # noqa: E402
+from startref.citations.training import find_corpus_papers  # noqa: E402
+
+
+@dataclass
+class PaperCases:
+    name: str
+    field: str
+    index: BibIndex
+    text: str
+    cases: list[Case]
+    feats: list[np.ndarray] = field(default_factory=list)
+    golds: list[np.ndarray] = field(default_factory=list)
+    ms: list[float] = field(default_factory=list)
+
+
+def _fields(papers_dir: Path) -> dict[str, str]:
+    manifest = papers_dir.parent / "manifest.tsv"
+    out: dict[str, str] = {}
+    if manifest.is_file():
+        rows = manifest.read_text(encoding="utf-8").splitlines()
+        head = rows[0].split("\t")
+        for row in rows[1:]:
+            cols = dict(zip(head, row.split("\t")))
+            out[cols["id"]] = cols.get("field", "")
+    return out
+
+
+def collect(papers_dir: Path, engine: Engine, library: BibIndex | None = None, quiet: bool = False) -> list[PaperCases]:
+    """Mine every case of every paper and compute its features once, timing the real path per case."""
+    fields = _fields(papers_dir)
+    out: list[PaperCases] = []
+    for paper in find_corpus_papers(papers_dir):
+        loaded = load_paper(paper.main_tex, list(paper.bibs) or None)
+        index = library or loaded.index
+        name = paper.main_tex.relative_to(papers_dir).parts[0]
+        pc = PaperCases(name, fields.get(name, ""), index, loaded.text, [])
+        fx = index_features(index, engine.encoder)
+        cases = mine_cases(loaded.text, loaded.index)
+        first = True
+        while True:
+            t0 = time.perf_counter()
+            case = next(cases, None)
+            if case is None:
+                break
+            if library is not None:
+                case = Case(case.ordinal, case.offset, case.line, case.command, case.gold,
+                            _requery(case, loaded.text, library))
+            feats = compute_features(case.query, fx, engine.encoder)
+            scores = engine.ranker.score(feats)
+            np.argsort(-scores)
+            ms = (time.perf_counter() - t0) * 1000
+            if first:  # the first case of a paper pays for caches (history windows); latency is after warm-up
+                first = False
+            pc.cases.append(case)
+            pc.feats.append(feats)
+            pc.golds.append(np.array([k in case.gold for k in fx.keys], dtype=bool))
+            pc.ms.append(ms)
+        out.append(pc)
+        if not quiet:
+            print(f"  {name}: {len(pc.cases)} cases, {len(index)} candidates", file=sys.stderr)
+    return out
+
+
+def _requery(case: Case, text: str, library: BibIndex):  # type: ignore[no-untyped-def]
+    from startref.citations.query import build_query
+    from startref.latex.cites import find_cites
+    from startref.latex.commands import syntax_with_user_wrappers
+
+    cites = find_cites(text, syntax_with_user_wrappers(text))
+    return build_query(text, case.offset, library, cites[: case.ordinal], after_start=cites[case.ordinal].end)
+
+
+def ranks_for(pc: PaperCases, score_fn, same_title=None) -> list[int]:  # type: ignore[no-untyped-def]
+    """1-based rank of the first gold entry for each case of a paper under ``score_fn(features) -> scores``."""
+    ranks: list[int] = []
+    keys = index_keys(pc.index)
+    for feats, gold, case in zip(pc.feats, pc.golds, pc.cases):
+        scores = score_fn(feats)
+        keep = np.array([k not in case.query.exclude for k in keys])
+        order = np.argsort(-np.where(keep, scores, -np.inf), kind="stable")
+        hit = gold[order]
+        if same_title is not None:
+            titles = {same_title(k) for k in case.gold} - {""}
+            hit = hit | np.array([same_title(keys[i]) in titles for i in order])
+        pos = np.nonzero(hit)[0]
+        ranks.append(int(pos[0]) + 1 if pos.size else len(order) + 1)
+    return ranks
+
+
+_KEYS_CACHE: dict[int, list[str]] = {}
+
+
+def index_keys(index: BibIndex) -> list[str]:
+    if id(index) not in _KEYS_CACHE:
+        _KEYS_CACHE[id(index)] = [e.key for e in index.entries]
+    return _KEYS_CACHE[id(index)]
+
+
+def metrics(ranks: Sequence[int], ms: Sequence[float] | None = None) -> dict[str, float]:
+    r = np.asarray(ranks, dtype=np.float64)
+    out = {
+        "n": float(len(r)),
+        "hit@1": float((r == 1).mean()) if len(r) else 0.0,
+        "hit@5": float((r <= 5).mean()) if len(r) else 0.0,
+        "mrr": float((1 / r).mean()) if len(r) else 0.0,
+        "mrr@10": float(np.where(r <= 10, 1 / r, 0).mean()) if len(r) else 0.0,
+    }
+    if ms:
+        out["p50_ms"] = float(np.percentile(ms, 50))
+        out["p95_ms"] = float(np.percentile(ms, 95))
+    return out
+
+
+def _col(name: str):  # type: ignore[no-untyped-def]
+    i = FEATURE_NAMES.index(name)
+    return lambda feats: feats[:, i]
+
+
+def _random(seed: int = 0):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    return lambda feats: rng.random(feats.shape[0])
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    fmt = lambda row: "| " + " | ".join(str(x).ljust(w) for x, w in zip(row, widths)) + " |"  # noqa: E731
+    return "\n".join([fmt(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(fmt, rows)])
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def main_table(papers: list[PaperCases], engine: Engine, same_title=None) -> tuple[str, dict]:  # type: ignore[no-untyped-def]
+    systems = {
+        "random": _random(),
+        "BM25": _col("bm25"),
+        "MiniLM": _col("enc_sim"),
+        "startref": engine.ranker.score,
+    }
+    rows: list[list[str]] = []
+    results: dict[str, dict] = {}
+    all_ranks: dict[str, list[int]] = {s: [] for s in systems}
+    all_ms: list[float] = []
+    for pc in papers:
+        per = {}
+        for sname, fn in systems.items():
+            r = ranks_for(pc, fn, same_title)
+            all_ranks[sname] += r
+            per[sname] = metrics(r, pc.ms[1:] if sname == "startref" else None)
+        all_ms += pc.ms[1:]
+        results[pc.name] = per
+        s = per["startref"]
+        rows.append([pc.name[:38], pc.field[:14], str(len(pc.cases)), str(len(pc.index)), pct(per["BM25"]["hit@1"]),
+                     pct(per["MiniLM"]["hit@1"]), pct(s["hit@1"]), pct(s["hit@5"]), f"{s['mrr']:.3f}",
+                     f"{s.get('p50_ms', 0):.0f}", f"{s.get('p95_ms', 0):.0f}"])
+    overall = {s: metrics(r, all_ms if s == "startref" else None) for s, r in all_ranks.items()}
+    macro = {s: {m: float(np.mean([results[p.name][s][m] for p in papers])) for m in ("hit@1", "hit@5", "mrr")} for s in systems}
+    results["overall"] = overall
+    results["macro"] = macro
+    o = overall["startref"]
+    rows.append(["OVERALL (all cases)", "", str(int(o["n"])), "", pct(overall["BM25"]["hit@1"]), pct(overall["MiniLM"]["hit@1"]),
+                 pct(o["hit@1"]), pct(o["hit@5"]), f"{o['mrr']:.3f}", f"{o['p50_ms']:.0f}", f"{o['p95_ms']:.0f}"])
+    m = macro["startref"]
+    rows.append(["MEAN OF PAPERS", "", "", "", pct(macro["BM25"]["hit@1"]), pct(macro["MiniLM"]["hit@1"]), pct(m["hit@1"]),
+                 pct(m["hit@5"]), f"{m['mrr']:.3f}", "", ""])
+    header = ["paper", "field", "cases", "entries", "BM25 @1", "MiniLM @1", "startref @1", "@5", "MRR", "p50 ms", "p95 ms"]
+    summary_rows = []
+    for sname in systems:
+        ov = overall[sname]
+        summary_rows.append([sname, pct(ov["hit@1"]), pct(ov["hit@5"]), f"{ov['mrr']:.3f}", f"{ov['mrr@10']:.3f}",
+                             pct(macro[sname]["hit@1"]), pct(macro[sname]["hit@5"])])
+    by_field: dict[str, list[int]] = {}
+    for pc in papers:
+        by_field.setdefault(pc.field, []).extend(ranks_for(pc, engine.ranker.score, same_title))
+    field_rows = [[f, str(len(r)), pct(metrics(r)["hit@1"]), pct(metrics(r)["hit@5"]), f"{metrics(r)['mrr@10']:.3f}"]
+                  for f, r in sorted(by_field.items())]
+    results["by_field"] = {f: metrics(r) for f, r in by_field.items()}
+    text = (table(rows, header) + "\n\n" +
+            table(summary_rows, ["system", "hit@1", "hit@5", "MRR", "MRR@10", "hit@1 (mean of papers)", "hit@5 (mean of papers)"]) +
+            "\n\n" + table(field_rows, ["field", "cases", "startref hit@1", "hit@5", "MRR@10"]))
+    return text, results
+
+
+ABLATION_STEPS: list[tuple[str, tuple[str, ...]]] = [
+    ("BM25 (context)", ("bm25", "bm25_z")),
+    ("+ MiniLM", ("enc_sim", "enc_z", "enc_top")),
+    ("+ near words (BM25 of last words, author, year, key, acronym)",
+     ("bm25_near", "bm25_sentence", "author_near", "author_adjacent", "year_near", "key_near", "acronym_near")),
+    ("+ re-citation (count, recency)", ("cited", "cited_log_count", "cited_recency", "cited_near", "uncited_x_progress")),
+    ("+ words around earlier citations", ("hist_sim", "hist_sim_z", "hist_words")),
+    ("+ co-citation", ("cocite",)),
+    ("+ .bib order", ("bib_next", "bib_near", "bib_next_x_order", "bib_near_x_order")),
+    ("+ entry type/year", ("no_title", "year_recent")),
+]
+
+
+def ablation(train: list[PaperCases], dev: list[PaperCases]) -> tuple[str, dict]:
+    """Train on ``train`` with growing feature sets (and each signal alone), score on ``dev``."""
+    groups = [(f, g) for pc in train for f, g in zip(pc.feats, pc.golds)]
+    rows: list[list[str]] = []
+    results: dict[str, dict] = {}
+    used: list[str] = []
+
+    def evaluate(label: str, names: Sequence[str]) -> None:
+        sub = fit_listwise(groups, keep=list(names))
+        ranks = [r for pc in dev for r in ranks_for(pc, sub.score)]
+        m = metrics(ranks)
+        results[label] = m
+        rows.append([label, pct(m["hit@1"]), pct(m["hit@5"]), f"{m['mrr@10']:.3f}"])
+
+    for label, names in ABLATION_STEPS:
+        evaluate(f"alone: {label.lstrip('+ ')}", names)
+    for label, names in ABLATION_STEPS:
+        used += names
+        evaluate(label, used)
+    return table(rows, ["signals (trained on shared/train, scored on dev)", "hit@1", "hit@5", "MRR@10"]), results
+
+
+def lm_table(papers: list[PaperCases], per_paper: int, seed: int = 0) -> tuple[str, dict]:
+    """Accuracy and latency with and without the LM stage on the same sampled cases."""
+    rng = random.Random(seed)
+    engines = {"without LM": Engine(EngineConfig(use_generator=False)), "with LM (SmolLM2)": Engine(EngineConfig(use_generator=True))}
+    ranks: dict[str, list[int]] = {k: [] for k in engines}
+    ms: dict[str, list[float]] = {k: [] for k in engines}
+    for pc in papers:
+        sample = rng.sample(range(len(pc.cases)), min(per_paper, len(pc.cases)))
+        for label, eng in engines.items():
+            for j in sample:
+                case = pc.cases[j]
+                t0 = time.perf_counter()
+                ranked = eng.rank(case.query, pc.index)
+                ranked, _ = eng._with_generation(pc.text[: case.offset], case.offset, ranked, pc.index, 5)
+                ms[label].append((time.perf_counter() - t0) * 1000)
+                keys = [r.entry.key for r in ranked]
+                gold = set(case.gold)
+                ranks[label].append(next((i for i, k in enumerate(keys, 1) if k in gold), len(keys) + 1))
+    rows, results = [], {}
+    for label in engines:
+        m = metrics(ranks[label], ms[label])
+        results[label] = m
+        rows.append([label, str(int(m["n"])), pct(m["hit@1"]), pct(m["hit@5"]), f"{m['mrr@10']:.3f}", f"{m['p50_ms']:.0f}", f"{m['p95_ms']:.0f}"])
+    return table(rows, ["path", "cases", "hit@1", "hit@5", "MRR@10", "p50 ms", "p95 ms"]), results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--papers", type=Path, default=SHARED / "bench" / "papers")
+    parser.add_argument("--train", type=Path, default=SHARED / "train" / "papers")
+    parser.add_argument("--model-dir", default=None, help="ranker to measure (default: the shipped one)")
+    parser.add_argument("--library", action="store_true", help="candidates = all dev bibliographies merged")
+    parser.add_argument("--ablation", action="store_true", help="train per signal set on --train, score on dev")
+    parser.add_argument("--lm", type=int, default=0, metavar="N", help="also measure the LM stage on N cases per paper")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+
+    engine = Engine(EngineConfig(use_generator=False, model_dir=args.model_dir))
+    out: dict[str, object] = {}
+    library = None
+    same_title = None
+    if args.library:
+        parts = [load_paper(p.main_tex, list(p.bibs) or None).index for p in find_corpus_papers(args.papers)]
+        library = _unique_merge(parts)
+        same_title = title_normaliser(library)
+        print(f"library: {len(library)} entries", file=sys.stderr)
+    dev = collect(args.papers, engine, library)
+    text, results = main_table(dev, engine, same_title)
+    print(("## Library setting\n\n" if library else "## Own bibliography\n\n") + text + "\n")
+    out["main"] = results
+    if args.ablation:
+        train = collect(args.train, engine, quiet=True)
+        text, results = ablation(train, dev)
+        print("## Ablation\n\n" + text + "\n")
+        out["ablation"] = results
+    if args.lm:
+        text, results = lm_table(dev, args.lm)
+        print("## LM stage\n\n" + text + "\n")
+        out["lm"] = results
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2), encoding="utf-8")
+    return 0
+
+
+def _unique_merge(parts: list[BibIndex]) -> BibIndex:
+    """Merge bibliographies keeping every entry: a key seen before gets a numeric suffix."""
+    from dataclasses import replace
+
+    seen: set[str] = set()
+    entries = []
+    for n, part in enumerate(parts):
+        for e in part.entries:
+            key = e.key if e.key not in seen else f"{e.key}__{n}"
+            seen.add(key)
+            entries.append(replace(e, key=key, position=len(entries)))
+    return BibIndex(entries, [f for p in parts for f in p.files])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

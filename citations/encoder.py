@@ -1,0 +1,153 @@
+"""The sentence encoder: turns contexts and bibliography entries into unit vectors.
+
+Why our own thin wrapper instead of ``sentence_transformers``: we need exactly mean pooling + L2 norm (MiniLM's
+recipe), two caches that matter for latency (entry embeddings on disk keyed by the bibliography's fingerprint, and
+an in-process LRU for context windows, which repeat across requests on the same document), and an optional
+learned linear adapter (``startref train``) applied after pooling.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from startref.citations.errors import ModelError, ModelNotFoundError
+
+__all__ = ["SentenceEncoder", "load_encoder"]
+
+_MAX_TOKENS = 128
+_BATCH = 64
+
+
+class SentenceEncoder:
+    """MiniLM-style encoder (``AutoModel`` + mean pooling) with caches; thread-safe."""
+
+    def __init__(self, path: str | Path, device: str = "cpu", cache_dir: Path | None = None) -> None:
+        path = Path(path)
+        if not (path / "config.json").is_file():
+            raise ModelNotFoundError(f"{path}: no sentence encoder here (config.json missing); pass --encoder PATH")
+        try:
+            import torch
+            from transformers import AutoModel, AutoTokenizer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+            self._torch = torch
+            self._tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+            self._model = AutoModel.from_pretrained(str(path), local_files_only=True).to(device).eval()
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{path}: cannot load the sentence encoder: {exc}") from exc
+        self.path = path
+        self.name = path.name if path.name != "model" else path.parent.name
+        self.device = device
+        self.dim = int(self._model.config.hidden_size)
+        self._cache_dir = cache_dir
+        self._lock = threading.Lock()
+        self._lru: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lru_size = 50_000
+        self._entry_cache: dict[str, np.ndarray] = {}
+
+    # -- raw encoding -------------------------------------------------------------------------------------------
+    def _encode_batch(self, texts: Sequence[str]) -> np.ndarray:
+        torch = self._torch
+        enc = self._tokenizer(
+            list(texts), padding=True, truncation=True, max_length=_MAX_TOKENS, return_tensors="pt"
+        ).to(self.device)
+        with torch.inference_mode():
+            hidden = self._model(**enc).last_hidden_state
+            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            pooled = torch.nn.functional.normalize(pooled, dim=-1)
+        return pooled.float().cpu().numpy()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors for ``texts`` (rows), using the in-process cache for texts seen before."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        missing: list[int] = []
+        with self._lock:
+            for i, text in enumerate(texts):
+                hit = self._lru.get(text)
+                if hit is None:
+                    missing.append(i)
+                else:
+                    self._lru.move_to_end(text)
+                    out[i] = hit
+        if missing:
+            # Longest first keeps padding small inside a batch.
+            order = sorted(missing, key=lambda i: len(texts[i]))
+            for start in range(0, len(order), _BATCH):
+                chunk = order[start : start + _BATCH]
+                vecs = self._encode_batch([texts[i] or " " for i in chunk])
+                with self._lock:
+                    for i, vec in zip(chunk, vecs):
+                        out[i] = vec
+                        self._lru[texts[i]] = vec
+                    while len(self._lru) > self._lru_size:
+                        self._lru.popitem(last=False)
+        return out
+
+    def encode_corpus(self, texts: Sequence[str], fingerprint: str) -> np.ndarray:
+        """Embeddings of a bibliography's entry texts, cached in memory and on disk by content fingerprint.
+
+        Why on disk: a 28k-entry library takes minutes to embed on two cores, and the same library is used
+        again by the next server start.
+        """
+        digest = hashlib.sha256(("\x00".join(texts) + "|" + fingerprint + "|" + str(self.path)).encode()).hexdigest()[:24]
+        with self._lock:
+            cached = self._entry_cache.get(digest)
+        if cached is not None:
+            return cached
+        disk = self._cache_dir / "embeddings" / f"{digest}.npy" if self._cache_dir else None
+        if disk is not None and disk.is_file():
+            try:
+                arr = np.load(disk)
+                if arr.shape == (len(texts), self.dim):
+                    with self._lock:
+                        self._entry_cache[digest] = arr
+                    return arr
+            except (OSError, ValueError):
+                pass
+        arr = np.zeros((len(texts), self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), _BATCH):
+            chunk = order[start : start + _BATCH]
+            arr[chunk] = self._encode_batch([texts[i] or " " for i in chunk])
+        if disk is not None and len(texts) >= 200:
+            try:
+                disk.parent.mkdir(parents=True, exist_ok=True)
+                tmp = disk.with_suffix(f".{os.getpid()}.tmp.npy")
+                np.save(tmp, arr)
+                os.replace(tmp, disk)
+            except OSError:
+                pass  # a read-only cache only costs time
+        with self._lock:
+            self._entry_cache[digest] = arr
+            if len(self._entry_cache) > 64:
+                self._entry_cache.pop(next(iter(self._entry_cache)))
+        return arr
+
+
+_ENCODERS: dict[tuple[str, str], SentenceEncoder] = {}
+_ENCODERS_LOCK = threading.Lock()
+
+
+def load_encoder(spec: str | Path | None = None, device: str = "cpu") -> SentenceEncoder:
+    """The encoder at ``spec`` (a local folder; None = the embedded MiniLM), loaded once per process."""
+    from startref.citations.models import cache_dir, configure_torch_threads, default_encoder_path, force_offline
+
+    force_offline()
+    configure_torch_threads()
+    path = Path(spec) if spec else default_encoder_path()
+    key = (str(path), device)
+    with _ENCODERS_LOCK:
+        enc = _ENCODERS.get(key)
+        if enc is None:
+            enc = SentenceEncoder(path, device=device, cache_dir=cache_dir())
+            _ENCODERS[key] = enc
+        return enc

@@ -1,0 +1,360 @@
+"""The engine: the one object the CLI, the server and the editor talk to.
+
+It owns the warm models (encoder, ranker, optional generator), finds and caches bibliographies, and turns
+``(text, cursor)`` into a ``Suggestion``. Everything user-facing is decided here once — which entries may be
+proposed (only existing keys), how a generation that matches nothing is reported (``unresolved``), how the edit is
+shaped — so the three ways in behave the same.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from startref import __version__
+from startref.citations.bibindex import BibIndex, Entry, load_bibliography, parse_bib_text
+from startref.citations.encoder import SentenceEncoder, load_encoder
+from startref.citations.errors import BibliographyError
+from startref.citations.explain import explain
+from startref.citations.features import Query, compute_features, index_features
+from startref.citations.query import build_query
+from startref.citations.ranker import LinearRanker, load_ranker
+from startref.citations.suggestion import (
+    AnnotateEdit,
+    AnnotateResult,
+    BibliographySummary,
+    Candidate,
+    Edit,
+    Suggestion,
+)
+from startref.latex.cites import find_cites
+from startref.latex.commands import syntax_with_user_wrappers
+from startref.latex.context import CursorContext, cursor_context, dominant_command, insertion_for
+from startref.latex.discovery import discover_bibliographies
+from startref.latex.errors import LatexInputError
+from startref.latex.placeholders import find_placeholders
+from startref.latex.position import line_col_from_offset
+
+__all__ = ["Engine", "EngineConfig", "RankedEntry"]
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """How the engine is built; every field has a working embedded default."""
+
+    generator: str | None = None
+    use_generator: bool | None = None
+    device: str = "cpu"
+    encoder: str | None = None
+    model_dir: str | None = None
+    lm_weight: float | None = None
+    lm_mode: str = "score"
+
+
+@dataclass(frozen=True)
+class RankedEntry:
+    """An entry with its ranker score (a logit) and probability within the list."""
+
+    entry: Entry
+    logit: float
+    prob: float
+    features: np.ndarray
+    generated: str | None = None
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    if x.size == 0:
+        return x
+    z = np.exp(x - x.max())
+    return z / z.sum()
+
+
+class Engine:
+    """Thread-safe suggestion engine; models load lazily (or at once with ``warm()``)."""
+
+    def __init__(self, config: EngineConfig | None = None) -> None:
+        self.config = config or EngineConfig()
+        self._lock = threading.Lock()
+        self._encoder: SentenceEncoder | None = None
+        self._ranker: LinearRanker | None = None
+        self._generator: Any = None
+        self._generator_checked = False
+        self._bib_seen: dict[str, int] = {}
+
+    # -- models -------------------------------------------------------------------------------------------------
+    @property
+    def encoder(self) -> SentenceEncoder:
+        if self._encoder is None:
+            with self._lock:
+                if self._encoder is None:
+                    self._encoder = load_encoder(self.config.encoder, device=self.config.device)
+        return self._encoder
+
+    @property
+    def ranker(self) -> LinearRanker:
+        if self._ranker is None:
+            with self._lock:
+                if self._ranker is None:
+                    self._ranker = load_ranker(self.config.model_dir)
+        return self._ranker
+
+    @property
+    def uses_generator(self) -> bool:
+        """Whether the LM stage runs: the config's choice, else the shipped default recorded by the benchmark."""
+        if self.config.use_generator is not None:
+            return self.config.use_generator
+        if self.config.generator is not None:
+            return True
+        return bool(self.ranker.meta.get("use_generator", False))
+
+    @property
+    def lm_weight(self) -> float:
+        if self.config.lm_weight is not None:
+            return self.config.lm_weight
+        return float(self.ranker.meta.get("lm_weight", 2.0))  # type: ignore[arg-type]
+
+    @property
+    def generator(self) -> Any:
+        """The causal LM (loaded on first use), or None when the LM stage is off."""
+        if not self.uses_generator:
+            return None
+        if self._generator is None:
+            with self._lock:
+                if self._generator is None:
+                    from startref.citations.generation import load_generator
+
+                    self._generator = load_generator(self.config.generator, device=self.config.device)
+        return self._generator
+
+    def warm(self) -> None:
+        """Load every model now (server start-up), so the first request is not the slow one."""
+        _ = self.encoder, self.ranker, self.generator
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "version": __version__,
+            "models": self.model_names(),
+            "device": self.config.device,
+            "bibliographies": [{"file": f, "entries": n} for f, n in sorted(dict(self._bib_seen).items())],
+        }
+
+    def model_names(self) -> dict[str, str | None]:
+        gen = self._generator
+        return {
+            "generator": getattr(gen, "name", None) if gen is not None else (None if not self.uses_generator else "(not loaded)"),
+            "encoder": self._encoder.name if self._encoder else None,
+            "ranker": str(self.config.model_dir or "shipped"),
+        }
+
+    # -- bibliographies -----------------------------------------------------------------------------------------
+    def bibliography_for(
+        self,
+        *,
+        path: str | Path | None = None,
+        text: str | None = None,
+        bib: Sequence[str | Path] | None = None,
+        bib_text: str | None = None,
+    ) -> BibIndex:
+        """The bibliography for a request: inline text, else named files, else discovered from the .tex file."""
+        if bib_text is not None:
+            index = parse_bib_text(bib_text, "<bib_text>")
+            where = "the inline bibliography (bib_text)"
+        elif bib:
+            index = load_bibliography(list(bib))
+            where = ", ".join(str(b) for b in bib)
+        elif path is not None:
+            found = discover_bibliographies(Path(path), text)
+            if not found.usable:
+                named = f" (named but not found: {', '.join(found.missing)})" if found.missing else ""
+                raise _bib_error(
+                    str(found.root), "bibliography_not_found",
+                    f"no bibliography found from this document{named}; name one with --bib (or `bib` in the request)",
+                )
+            index = load_bibliography(found.usable)
+            where = ", ".join(str(f) for f in found.usable)
+        else:
+            raise _bib_error("<request>", "bibliography_not_found", "no bibliography given: pass a .tex path, bib files or bib_text")
+        if len(index) == 0:
+            raise _bib_error(where, "bibliography_empty", "the bibliography has no usable entries")
+        for f in index.files:
+            self._bib_seen[f] = len(index)
+        return index
+
+    # -- ranking ------------------------------------------------------------------------------------------------
+    def rank(self, query: Query, index: BibIndex, ranker: LinearRanker | None = None) -> list[RankedEntry]:
+        """Every entry of ``index`` except excluded ones, best first."""
+        fx = index_features(index, self.encoder)
+        feats = compute_features(query, fx, self.encoder)
+        logits = (ranker or self.ranker).score(feats)
+        keep = np.array([k not in query.exclude for k in fx.keys], dtype=bool)
+        idx = np.nonzero(keep)[0]
+        order = idx[np.argsort(-logits[idx], kind="stable")]
+        probs = _softmax(logits[order])
+        return [
+            RankedEntry(index.entries[i], float(logits[i]), float(p), feats[i]) for i, p in zip(order, probs)
+        ]
+
+    def _with_generation(
+        self, text: str, cursor: int, ranked: list[RankedEntry], index: BibIndex, k: int
+    ) -> tuple[list[RankedEntry], list[str]]:
+        """Run the LM stage: generate citation text at the cursor, resolve it, and re-rank the resolved entries up."""
+        generator = self.generator
+        if generator is None or not ranked:
+            return ranked, []
+        from startref.citations.lmstage import lm_rerank
+
+        return lm_rerank(generator, text, cursor, ranked, index, k=k, weight=self.lm_weight, mode=self.config.lm_mode)
+
+    def suggest(
+        self,
+        text: str,
+        cursor: int,
+        *,
+        path: str | Path | None = None,
+        bib: Sequence[str | Path] | None = None,
+        bib_text: str | None = None,
+        k: int = 5,
+        command: str | None = None,
+    ) -> Suggestion:
+        """Ranked candidates for the cursor, the edit that inserts the best one, and unresolved generations."""
+        t0 = time.perf_counter()
+        if not 0 <= cursor <= len(text):
+            raise LatexInputError(f"cursor {cursor} outside the text (length {len(text)})", path=str(path) if path else None, code="cursor_out_of_range")
+        index = self.bibliography_for(path=path, text=text, bib=bib, bib_text=bib_text)
+        t_bib = time.perf_counter()
+        syntax = syntax_with_user_wrappers(text)
+        cites = find_cites(text, syntax)
+        ctx = _complete_key_means_add(cursor_context(text, cursor, syntax, cites=cites), index)
+        inside = ctx.inside_cite
+        query = build_query(text, cursor, index, cites, skip=inside, exclude_keys=inside.keys if inside else ())
+        ranked = self.rank(query, index)
+        t_rank = time.perf_counter()
+        ranked, unresolved = self._with_generation(text, cursor, ranked, index, k)
+        t_gen = time.perf_counter()
+        top = ranked[: max(1, min(k, 50))]
+        candidates = [self._candidate(r, query, index) for r in top]
+        insert = None
+        if candidates:
+            start, end, new = insertion_for(ctx, candidates[0].key, command)
+            insert = Edit(start, end, new)
+        return Suggestion(
+            candidates=candidates,
+            insert=insert,
+            unresolved=unresolved,
+            bibliography=_summary(index),
+            model=self.model_names(),
+            timing_ms={
+                "total": round((time.perf_counter() - t0) * 1000, 1),
+                "bibliography": round((t_bib - t0) * 1000, 1),
+                "rank": round((t_rank - t_bib) * 1000, 1),
+                "generate": round((t_gen - t_rank) * 1000, 1),
+            },
+        )
+
+    def _candidate(self, r: RankedEntry, query: Query, index: BibIndex) -> Candidate:
+        e = r.entry
+        return Candidate(
+            key=e.key,
+            title=e.title,
+            authors=e.author_text,
+            year=e.year,
+            score=round(r.prob, 4),
+            why=explain(r.features, self.ranker, e, query),
+            generated=r.generated,
+        )
+
+    def annotate(
+        self,
+        text: str,
+        *,
+        path: str | Path | None = None,
+        bib: Sequence[str | Path] | None = None,
+        bib_text: str | None = None,
+        keep_k: int = 0,
+        command: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> AnnotateResult:
+        """Fill every citation placeholder of ``text`` with its best entry (text outside the edits is untouched).
+
+        Placeholders are filled independently, each seeing the document as written (earlier real cites are its
+        history); with ``keep_k`` the runners-up go into a ``% startref:`` comment at the end of the line.
+        """
+        holders = find_placeholders(text)
+        index = self.bibliography_for(path=path, text=text, bib=bib, bib_text=bib_text)
+        if not holders:
+            return AnnotateResult(text=text, edits=[], bibliography=_summary(index))
+        syntax = syntax_with_user_wrappers(text)
+        cites = find_cites(text, syntax)
+        dominant = command or dominant_command(cites, syntax)
+        edits: list[AnnotateEdit] = []
+        for n, holder in enumerate(holders):
+            query = build_query(text, holder.start, index, cites, after_start=holder.end)
+            ranked = self.rank(query, index)
+            ranked, _unresolved = self._with_generation(text, holder.start, ranked, index, max(keep_k, 5))
+            if not ranked:
+                continue
+            best = ranked[0].entry.key
+            new = holder.replacement(best, dominant)
+            line, _col = line_col_from_offset(text, holder.start)
+            shown = [self._candidate(r, query, index) for r in ranked[: max(keep_k, 1)]]
+            edits.append(AnnotateEdit(holder.start, holder.end, line, text[holder.start : holder.end], new, shown))
+            if progress:
+                progress(n + 1, len(holders))
+        new_text = _apply(text, edits, keep_k)
+        return AnnotateResult(text=new_text, edits=edits, bibliography=_summary(index))
+
+
+def _apply(text: str, edits: list[AnnotateEdit], keep_k: int) -> str:
+    """Apply edits back to front; with keep_k, add one ``% startref:`` comment at the end of each edited line."""
+    out = text
+    comments: dict[int, list[str]] = {}
+    for edit in edits:
+        if keep_k > 0:
+            eol = text.find("\n", edit.end)
+            eol = len(text) if eol < 0 else (eol - 1 if eol > 0 and text[eol - 1] == "\r" else eol)
+            ranked = ", ".join(f"{c.key} ({c.score:.2f})" for c in edit.candidates[:keep_k])
+            comments.setdefault(eol, []).append(ranked)
+    inserts: list[tuple[int, int, str]] = [(e.start, e.end, e.new) for e in edits]
+    inserts += [(pos, pos, " % startref: " + "; ".join(texts)) for pos, texts in comments.items()]
+    for start, end, new in sorted(inserts, key=lambda t: (t[0], t[1]), reverse=True):
+        out = out[:start] + new + out[end:]
+    return out
+
+
+def _complete_key_means_add(ctx: CursorContext, index: BibIndex) -> CursorContext:
+    """Inside a cite, a cursor at the end of a key that already exists asks for one MORE key, not a replacement.
+
+    The LaTeX layer cannot tell a half-typed key from a finished one; the bibliography can. Without this, a hotkey
+    pressed right after ``\\cite{a, b|}`` would overwrite the valid key ``b``.
+    """
+    if ctx.inside_cite is None or ctx.inside_group is None:
+        return ctx
+    text, end = ctx.text, ctx.cursor
+    while end < ctx.inside_group[1] and text[end] not in _KEY_END:
+        end += 1
+    word = text[ctx.cursor - len(ctx.typed_prefix) : end]
+    if word and index.get(word) is not None:
+        return replace(ctx, cursor=end, typed_prefix="")
+    return ctx
+
+
+_KEY_END = frozenset(",} \t\n\r%")
+
+
+def _summary(index: BibIndex) -> BibliographySummary:
+    return BibliographySummary(
+        files=list(index.files),
+        entries=len(index),
+        problems=[{"file": p.file, "line": p.line, "kind": p.kind, "message": p.message} for p in index.problems],
+    )
+
+
+def _bib_error(path: str, code: str, message: str) -> BibliographyError:
+    return BibliographyError(path, message, code=code)
+

@@ -1,0 +1,387 @@
+"""Ranking features: one row of numbers per bibliography entry for one cursor position.
+
+Why these features (measured on real papers, see DEVELOPERS.md and the README's ablation table):
+- what the words around the cursor say: sentence-encoder similarity to the entry's title, BM25 over the entry's
+  title/venue/authors, and a short BM25 over the last few words ("BERT~\\cite", "Smith et al.~\\cite");
+- what the document already did: 43% of citations re-cite an earlier key, so how often and how recently an entry
+  was cited, how similar the words around its earlier citations are to the words here, and which entries were
+  cited together with the most recent ones;
+- how the author keeps the .bib: many .bib files grow in citation order, so the first not-yet-cited entry after
+  the most recently introduced one is a strong guess for a new citation — when the document so far shows that order.
+The weights are learned (``startref train``); nothing here decides how the features combine.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import Counter
+from functools import lru_cache
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from startref.citations.bibindex import BibIndex, Entry
+from startref.citations.bm25 import BM25
+from startref.citations.encoder import SentenceEncoder
+from startref.citations.text import STOPWORDS, fold, tokenize
+
+__all__ = ["FEATURE_NAMES", "PriorCite", "Query", "IndexFeatures", "index_features", "compute_features"]
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "enc_sim",  # cosine(context, entry title)
+    "enc_z",  # the same, z-scored within the query
+    "enc_top",  # 1 / (1 + rank of enc_sim)
+    "bm25",  # BM25(context words -> entry), log1p
+    "bm25_z",
+    "bm25_near",  # BM25 of the last few words before the cursor, log1p
+    "bm25_sentence",  # BM25 of the sentence the cursor stands in, log1p
+    "author_near",  # an author's last name stands right before/after the cursor
+    "author_adjacent",  # ... within the last few words before the cursor ("Smith et al.~\\cite")
+    "key_near",  # share of the key's word parts ("vaswani", "attention") among the words near the cursor
+    "acronym_near",  # the title's leading name ("BERT: ...", "Adam: ...") stands near the cursor
+    "year_near",  # the entry's year stands right before/after the cursor
+    "cited",  # cited before in this document
+    "cited_log_count",  # log1p(times cited before)
+    "cited_recency",  # 1 / (1 + cite commands since its last citation)
+    "cited_near",  # exp(-characters since its last citation / 3000)
+    "hist_sim",  # max cosine(context, words around its earlier citations)
+    "hist_sim_z",
+    "hist_words",  # max share of the near words found around one of its earlier citations
+    "cocite",  # log1p(times cited together with the keys of the last three cite commands)
+    "uncited_x_progress",  # not cited yet x share of the bibliography already cited
+    "bib_next",  # the first uncited entry after the most recently introduced one, in .bib order
+    "bib_near",  # exp(-|bib distance - 1| / 3) for uncited entries after that one
+    "bib_next_x_order",  # bib_next x how often the document so far introduced entries in .bib order
+    "bib_near_x_order",
+    "no_title",  # entry without a usable title (only its key can be matched)
+    "year_recent",  # (year - 1950) / 100, 0 when unknown
+)
+
+_CTX_BEFORE_CHARS = 400
+_CTX_AFTER_CHARS = 150
+_NEAR_WORDS = 8
+_NEAR_CHARS = 90
+_ADJACENT_CHARS = 40
+_HIST_WINDOW_BEFORE = 300
+_HIST_WINDOW_AFTER = 120
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+
+
+@dataclass(frozen=True)
+class PriorCite:
+    """An earlier cite command: the index keys it cites, where it stands, and the words around it."""
+
+    keys: tuple[str, ...]
+    start: int
+    window: str
+
+
+@dataclass(frozen=True)
+class Query:
+    """Everything the ranker may know at a cursor: plain text around it and the document's citation history.
+
+    ``before``/``after`` are plain text (cite commands removed) ending/starting at the cursor; ``history`` lists
+    earlier cite commands in document order with canonical index keys; ``cursor`` is the offset of the cursor.
+    """
+
+    before: str
+    after: str
+    history: tuple[PriorCite, ...]
+    cursor: int
+    exclude: frozenset[str] = frozenset()
+
+    @property
+    def context_text(self) -> str:
+        """The encoder's view of the context: the end of the text before plus the start of the text after."""
+        before = self.before[-_CTX_BEFORE_CHARS:]
+        cut = before.find(" ")
+        if len(self.before) > _CTX_BEFORE_CHARS and 0 <= cut < 40:
+            before = before[cut + 1 :]
+        return f"{before} {self.after[:_CTX_AFTER_CHARS]}".strip()
+
+
+@dataclass
+class IndexFeatures:
+    """Per-bibliography precomputation shared by every query on it (built once, cached by fingerprint)."""
+
+    index: BibIndex
+    keys: list[str]
+    key_pos: dict[str, int]
+    emb: np.ndarray
+    bm25: BM25
+    author_tokens: list[frozenset[str]]
+    key_tokens: list[frozenset[str]]
+    acronyms: list[str]
+    years: list[str]
+    no_title: np.ndarray
+    year_recent: np.ndarray
+
+
+def entry_text(entry: Entry) -> str:
+    """The text of an entry the encoder compares with the context: its title (its key's words when untitled)."""
+    if entry.title.strip():
+        return entry.title
+    return " ".join(re.split(r"[^A-Za-z]+|(?<=[a-z])(?=[A-Z])", entry.key)).strip()
+
+
+def _key_tokens(key: str) -> frozenset[str]:
+    """Word parts of a citation key: "vaswani2017attention" -> {"vaswani", "attention"}; "He:2016ab" -> {"he"}."""
+    parts = re.findall(r"[A-Za-z]{3,}", re.sub(r"(?<=[a-z])(?=[A-Z])", " ", key))
+    return frozenset(fold(p) for p in parts if fold(p) not in STOPWORDS)
+
+
+def _acronym(title: str) -> str:
+    """The name a title gives its method, when it leads with one: "BERT: Pre-training of ..." -> "bert"."""
+    head = title.split(":", 1)[0].strip() if ":" in title else ""
+    words = head.split()
+    if len(words) == 1 and len(words[0]) >= 3:
+        return fold(re.sub(r"[^\w-]", "", words[0]))
+    return ""
+
+
+def _bm25_text(entry: Entry) -> str:
+    return " ".join(
+        part for part in (entry.title, entry.venue, " ".join(entry.authors), entry.keywords, entry.abstract[:500]) if part
+    )
+
+
+_INDEX_CACHE: dict[tuple[str, str], IndexFeatures] = {}
+_INDEX_LOCK = threading.Lock()
+
+
+def index_features(index: BibIndex, encoder: SentenceEncoder) -> IndexFeatures:
+    """The cached per-bibliography data for ``index`` (entry embeddings come from the encoder's disk cache)."""
+    cache_key = (index.fingerprint, str(encoder.path))
+    with _INDEX_LOCK:
+        hit = _INDEX_CACHE.get(cache_key)
+    if hit is not None:
+        return hit
+    entries = list(index.entries)
+    texts = [entry_text(e) for e in entries]
+    emb = encoder.encode_corpus(texts, index.fingerprint) if entries else np.zeros((0, encoder.dim), np.float32)
+    years = [e.year[:4] if e.year[:4].isdigit() else "" for e in entries]
+    feats = IndexFeatures(
+        index=index,
+        keys=[e.key for e in entries],
+        key_pos={e.key: i for i, e in enumerate(entries)},
+        emb=emb,
+        bm25=BM25([_bm25_text(e) for e in entries]),
+        author_tokens=[frozenset(fold(a) for a in e.authors[:3] if len(a) >= 3) for e in entries],
+        key_tokens=[_key_tokens(e.key) for e in entries],
+        acronyms=[_acronym(e.title) for e in entries],
+        years=years,
+        no_title=np.array([0.0 if e.title.strip() else 1.0 for e in entries], dtype=np.float32),
+        year_recent=np.array([(int(y) - 1950) / 100.0 if y else 0.0 for y in years], dtype=np.float32),
+    )
+    with _INDEX_LOCK:
+        _INDEX_CACHE[cache_key] = feats
+        while len(_INDEX_CACHE) > 32:
+            _INDEX_CACHE.pop(next(iter(_INDEX_CACHE)))
+    return feats
+
+
+def _zscore(x: np.ndarray) -> np.ndarray:
+    if x.size == 0:
+        return x
+    sd = float(x.std())
+    return (x - float(x.mean())) / sd if sd > 1e-9 else np.zeros_like(x)
+
+
+def _near_words(query: Query) -> tuple[list[str], str]:
+    """The last few content words before the cursor (and the raw characters around it) for exact matches."""
+    tail = query.before[-_NEAR_CHARS:]
+    head = query.after[: _NEAR_CHARS // 2]
+    words = tokenize(tail)[-_NEAR_WORDS:]
+    return words, f"{tail} {head}"
+
+
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+
+
+def _sentence(query: Query) -> str:
+    """The sentence around the cursor: from the last sentence end before it to the first one after it."""
+    before = query.before[-600:]
+    ends = list(_SENTENCE_END.finditer(before))
+    # "et al." and "e.g." end no sentence; a full stop right before the cursor ends the previous one.
+    ends = [m for m in ends if not before[max(0, m.start() - 5) : m.end()].endswith(("al.", "e.g.", "i.e.", "cf."))]
+    start = ends[-1].end() if ends else 0
+    after = query.after[:300]
+    m = _SENTENCE_END.search(after)
+    return f"{before[start:]} {after[: m.start() if m else len(after)]}"
+
+
+def _history_features(query: Query, fx: IndexFeatures, n: int) -> dict[str, np.ndarray]:
+    """Re-citation, co-citation and .bib-order features from the earlier cite commands."""
+    count = np.zeros(n, np.float32)
+    last_cmd = np.full(n, -1, np.int64)
+    last_off = np.full(n, -1, np.int64)
+    first_seen: list[int] = []  # positions of entries in order of first citation
+    seen: set[int] = set()
+    for ordinal, cite in enumerate(query.history):
+        for key in cite.keys:
+            i = fx.key_pos.get(key)
+            if i is None:
+                continue
+            count[i] += 1
+            last_cmd[i] = ordinal
+            last_off[i] = cite.start
+            if i not in seen:
+                seen.add(i)
+                first_seen.append(i)
+    cited = (count > 0).astype(np.float32)
+    n_cmds = len(query.history)
+    recency = np.where(last_cmd >= 0, 1.0 / (1.0 + (n_cmds - 1 - last_cmd)), 0.0).astype(np.float32)
+    near = np.where(last_off >= 0, np.exp(-(query.cursor - last_off) / 3000.0), 0.0).astype(np.float32)
+
+    # Co-citation: entries that appeared in the same command as the keys of the last three commands.
+    recent_keys = {k for cite in query.history[-3:] for k in cite.keys}
+    cocite = np.zeros(n, np.float32)
+    if recent_keys:
+        together: Counter[str] = Counter()
+        for cite in query.history[:-1]:
+            if len(cite.keys) > 1 and recent_keys.intersection(cite.keys):
+                together.update(k for k in cite.keys if k not in recent_keys)
+        for key, c in together.items():
+            i = fx.key_pos.get(key)
+            if i is not None:
+                cocite[i] = math.log1p(c)
+
+    # .bib order: is the document introducing entries in the order they stand in the .bib?
+    uncited = 1.0 - cited
+    bib_next = np.zeros(n, np.float32)
+    bib_near = np.zeros(n, np.float32)
+    order = 0.0
+    if first_seen:
+        steps = [b - a for a, b in zip(first_seen, first_seen[1:])]
+        if steps:
+            order = sum(1 for s in steps if 0 < s <= 3) / len(steps)
+        last_new = first_seen[-1]
+        after = np.arange(n) - last_new
+        bib_near = np.where((after > 0) & (uncited > 0), np.exp(-np.abs(after - 1) / 3.0), 0.0).astype(np.float32)
+        candidates = np.nonzero((after > 0) & (uncited > 0))[0]
+        if candidates.size:
+            bib_next[candidates[0]] = 1.0
+    elif n:
+        bib_next[0] = 1.0  # nothing cited yet: the first entry of the .bib
+    progress = len(seen) / max(n, 1)
+    return {
+        "cited": cited,
+        "cited_log_count": np.log1p(count),
+        "cited_recency": recency,
+        "cited_near": near,
+        "cocite": cocite,
+        "uncited_x_progress": uncited * progress,
+        "bib_next": bib_next,
+        "bib_near": bib_near,
+        "bib_next_x_order": bib_next * order,
+        "bib_near_x_order": bib_near * order,
+    }
+
+
+def _hist_similarity(query: Query, fx: IndexFeatures, encoder: SentenceEncoder, q: np.ndarray, n: int) -> np.ndarray:
+    """Max cosine between the context and the words around each entry's earlier citations (-1 when none)."""
+    out = np.full(n, -1.0, np.float32)
+    windows: list[str] = []
+    owners: list[list[int]] = []
+    for cite in query.history[-400:]:
+        idx = [fx.key_pos[k] for k in cite.keys if k in fx.key_pos]
+        if idx and cite.window:
+            windows.append(cite.window)
+            owners.append(idx)
+    if not windows:
+        return out
+    sims = encoder.encode(windows) @ q
+    for sim, idx in zip(sims, owners):
+        for i in idx:
+            if sim > out[i]:
+                out[i] = sim
+    return out
+
+
+@lru_cache(maxsize=20000)
+def _window_words(window: str) -> frozenset[str]:
+    return frozenset(tokenize(window))
+
+
+def _hist_words(query: Query, fx: IndexFeatures, near: set[str], n: int) -> np.ndarray:
+    """Max share of the words near the cursor that also stand around one earlier citation of each entry."""
+    out = np.zeros(n, np.float32)
+    if not near:
+        return out
+    for cite in query.history[-400:]:
+        idx = [fx.key_pos[k] for k in cite.keys if k in fx.key_pos]
+        if not idx or not cite.window:
+            continue
+        share = len(near.intersection(_window_words(cite.window))) / len(near)
+        for i in idx:
+            if share > out[i]:
+                out[i] = share
+    return out
+
+
+def compute_features(query: Query, fx: IndexFeatures, encoder: SentenceEncoder) -> np.ndarray:
+    """The (entries x FEATURE_NAMES) matrix for ``query``."""
+    n = len(fx.keys)
+    if n == 0:
+        return np.zeros((0, len(FEATURE_NAMES)), np.float32)
+    q = encoder.encode([query.context_text or " "])[0]
+    enc = fx.emb @ q
+    ranks = np.empty(n, np.float32)
+    ranks[np.argsort(-enc, kind="stable")] = np.arange(n, dtype=np.float32)
+    bm = np.log1p(fx.bm25.scores(query.context_text))
+    near_words, near_raw = _near_words(query)
+    bm_near = np.log1p(fx.bm25.scores(near_words)) if near_words else np.zeros(n, np.float32)
+    bm_sentence = np.log1p(fx.bm25.scores(_sentence(query)))
+    near_folded = {fold(w) for w in re.findall(r"[^\W\d_]{3,}", near_raw)}
+    adjacent_folded = {fold(w) for w in re.findall(r"[^\W\d_]{3,}", query.before[-_ADJACENT_CHARS:])}
+    author_near = np.array([1.0 if toks & near_folded else 0.0 for toks in fx.author_tokens], np.float32)
+    author_adjacent = np.array([1.0 if toks & adjacent_folded else 0.0 for toks in fx.author_tokens], np.float32)
+    key_near = np.array([len(t & near_folded) / len(t) if t else 0.0 for t in fx.key_tokens], np.float32)
+    acronym_near = np.array([1.0 if a and a in near_folded else 0.0 for a in fx.acronyms], np.float32)
+    near_years = set(_YEAR.findall(near_raw))
+    year_near = np.array([1.0 if y and y in near_years else 0.0 for y in fx.years], np.float32)
+    hist = _history_features(query, fx, n)
+    hist_sim = _hist_similarity(query, fx, encoder, q, n)
+    has_hist = hist_sim > -1.0
+    hist_z = np.zeros(n, np.float32)
+    if has_hist.any():
+        hist_z[has_hist] = _zscore(hist_sim[has_hist]) if has_hist.sum() > 1 else 0.0
+    hist_sim = np.where(has_hist, hist_sim, 0.0)
+    columns = {
+        "enc_sim": enc,
+        "enc_z": _zscore(enc),
+        "enc_top": 1.0 / (1.0 + ranks),
+        "bm25": bm,
+        "bm25_z": _zscore(bm),
+        "bm25_near": bm_near,
+        "bm25_sentence": bm_sentence,
+        "author_near": author_near,
+        "author_adjacent": author_adjacent,
+        "key_near": key_near,
+        "acronym_near": acronym_near,
+        "hist_words": _hist_words(query, fx, set(near_words), n),
+        "year_near": year_near,
+        "hist_sim": hist_sim,
+        "hist_sim_z": hist_z,
+        "no_title": fx.no_title,
+        "year_recent": fx.year_recent,
+        **hist,
+    }
+    return np.stack([np.asarray(columns[name], np.float32) for name in FEATURE_NAMES], axis=1)
+
+
+def group_history(cites: Sequence[tuple[Sequence[str], int, str]], index: BibIndex) -> tuple[PriorCite, ...]:
+    """PriorCites from (keys as written, start offset, window text), keys mapped to canonical index keys."""
+    out: list[PriorCite] = []
+    for keys, start, window in cites:
+        canon: list[str] = []
+        for key in keys:
+            entry = index.get(key)
+            if entry is not None and entry.key not in canon:
+                canon.append(entry.key)
+        out.append(PriorCite(keys=tuple(canon), start=start, window=window))
+    return tuple(out)
+

@@ -1,0 +1,151 @@
+"""``startref train``: learn the ranker's weights from a folder of real papers.
+
+Why mine with the evaluation's own protocol: a feature computed differently in training and at the cursor would
+make the learned weights wrong in exactly the way no test notices. Cases come from ``evaluation.mine_cases``, the
+features from ``features.compute_features`` — the code the user's requests run through.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from startref.citations.encoder import SentenceEncoder
+from startref.citations.errors import BibliographyError, StartrefError
+from startref.citations.evaluation import load_paper, mine_cases
+from startref.citations.features import FEATURE_NAMES, compute_features, index_features
+from startref.citations.ranker import LinearRanker, fit_listwise
+from startref.latex.errors import LatexInputError
+
+__all__ = ["CorpusPaper", "find_corpus_papers", "feature_groups", "train_ranker", "TrainResult"]
+
+_DOCUMENTCLASS = re.compile(r"^[^%\n]*\\documentclass", re.M)
+
+
+@dataclass(frozen=True)
+class CorpusPaper:
+    """A paper found in a training folder: its main .tex and, when its SOURCE.txt says so, its .bib files."""
+
+    name: str
+    main_tex: Path
+    bibs: tuple[Path, ...] = ()
+
+
+def _source_txt(path: Path) -> CorpusPaper | None:
+    main: str | None = None
+    bibs: list[str] = []
+    section = ""
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith("main_tex:"):
+            main = line.split(":", 1)[1].strip()
+        elif line.endswith(":") and not line.startswith(" "):
+            section = line[:-1]
+        elif line.startswith("  ") and section == "bib_files":
+            bibs.append(line.strip())
+        elif not line.startswith(" "):
+            section = ""
+    if not main:
+        return None
+    root = path.parent
+    return CorpusPaper(root.name, root / main, tuple(root / b for b in bibs if (root / b).is_file()))
+
+
+def find_corpus_papers(corpus: Path) -> list[CorpusPaper]:
+    """Papers under ``corpus``: folders with a ``SOURCE.txt`` (the shared/ layout), else every .tex file with a
+    ``\\documentclass`` (its bibliography is discovered the way LaTeX would)."""
+    corpus = Path(corpus)
+    if not corpus.is_dir():
+        raise StartrefError(f"{corpus}: not a folder of papers")
+    papers: list[CorpusPaper] = []
+    sources = sorted(corpus.rglob("SOURCE.txt"))
+    covered: set[Path] = set()
+    for src in sources:
+        paper = _source_txt(src)
+        if paper is not None and paper.main_tex.is_file():
+            papers.append(paper)
+            covered.add(src.parent)
+    for tex in sorted(corpus.rglob("*.tex")):
+        if any(parent in covered for parent in tex.parents):
+            continue
+        try:
+            head = tex.read_text(encoding="utf-8", errors="replace")[:20000]
+        except OSError:
+            continue
+        if _DOCUMENTCLASS.search(head):
+            papers.append(CorpusPaper(str(tex.relative_to(corpus)), tex))
+    return papers
+
+
+def feature_groups(
+    papers: Sequence[CorpusPaper],
+    encoder: SentenceEncoder,
+    progress: Callable[[str], None] | None = None,
+    max_cases_per_paper: int = 120,
+    seed: int = 0,
+) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """(paper name, features, gold mask) for every mined case; papers that cannot be read are reported and skipped."""
+    rng = random.Random(seed)
+    for paper in papers:
+        try:
+            loaded = load_paper(paper.main_tex, list(paper.bibs) or None)
+        except (StartrefError, LatexInputError, BibliographyError) as exc:
+            if progress:
+                progress(f"skip {paper.name}: {exc}")
+            continue
+        if len(loaded.index) < 2:
+            continue
+        cases = list(mine_cases(loaded.text, loaded.index))
+        if len(cases) > max_cases_per_paper:
+            cases = sorted(rng.sample(cases, max_cases_per_paper), key=lambda c: c.ordinal)
+        fx = index_features(loaded.index, encoder)
+        for case in cases:
+            feats = compute_features(case.query, fx, encoder)
+            gold = np.array([k in case.gold for k in fx.keys], dtype=bool)
+            yield paper.name, feats, gold
+        if progress:
+            progress(f"{paper.name}: {len(cases)} cases, {len(loaded.index)} entries")
+
+
+@dataclass
+class TrainResult:
+    ranker: LinearRanker
+    papers: int
+    queries: int
+
+
+def train_ranker(
+    corpus: Path,
+    out_dir: Path,
+    encoder: SentenceEncoder,
+    *,
+    l2: float = 1e-2,
+    seed: int = 0,
+    max_cases_per_paper: int = 120,
+    progress: Callable[[str], None] | None = None,
+    extra_meta: dict[str, object] | None = None,
+) -> TrainResult:
+    """Mine ``corpus``, fit the listwise ranker, write ``out_dir/ranker.json``; deterministic for a given seed."""
+    papers = find_corpus_papers(corpus)
+    if not papers:
+        raise StartrefError(f"{corpus}: no papers found (folders with SOURCE.txt, or .tex files with \\documentclass)")
+    groups: list[tuple[np.ndarray, np.ndarray]] = []
+    names: set[str] = set()
+    for name, feats, gold in feature_groups(papers, encoder, progress, max_cases_per_paper, seed=seed):
+        groups.append((feats, gold))
+        names.add(name)
+    ranker = fit_listwise(groups, l2=l2)
+    ranker.meta.update({"papers": len(names), "seed": seed, "corpus": Path(corpus).name, **(extra_meta or {})})
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ranker.save(out_dir / "ranker.json")
+    (out_dir / "training.json").write_text(
+        json.dumps({"papers": sorted(names), "queries": len(groups), "features": list(FEATURE_NAMES)}, indent=2) + "\n",
+        encoding="utf-8",
+    )
+    return TrainResult(ranker, len(names), len(groups))

@@ -1,0 +1,75 @@
+"""``python -m startref.server``: the same flags as ``startref serve``.
+
+Why the parser lives here and is importable: ``add_serve_arguments`` and ``settings_from_args`` let the CLI's
+``serve`` command reuse the exact flags, so the two entry points cannot drift.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+
+from startref.server.settings import TOKEN_ENV, ServerSettings, default_threads
+
+__all__ = ["add_serve_arguments", "settings_from_args", "main"]
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the server flags (--host --port --model --device --no-generator --allow-origin --token ...)."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)")
+    parser.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    parser.add_argument("--model", default=None, metavar="PATH_OR_ID",
+                        help="generator LM: local path or cached Hugging Face id (default: the shipped model)")
+    parser.add_argument("--device", choices=("cpu", "cuda", "mps"), default="cpu", help="device (default cpu)")
+    parser.add_argument("--no-generator", action="store_true", help="retrieval only: do not load the LM")
+    parser.add_argument("--encoder", default=None, metavar="PATH", help="sentence encoder (default: shipped MiniLM)")
+    parser.add_argument("--model-dir", default=None, metavar="DIR", help="trained ranker (startref train -o DIR)")
+    parser.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN", dest="allow_origin",
+                        help="allow browser requests from ORIGIN (repeatable), e.g. https://www.overleaf.com")
+    parser.add_argument("--token", default=None,
+                        help=f"require 'Authorization: Bearer TOKEN' (default: env {TOKEN_ENV}; none if unset)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="uvicorn processes, each with its own models (default 1)")
+    parser.add_argument("--threads", type=int, default=default_threads(),
+                        help=f"model calls run at once per process (default {default_threads()}: cores, max 4)")
+    parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"),
+                        help="log level (default info: one line per request)")
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> ServerSettings:
+    """``ServerSettings`` from parsed flags; ``--token`` wins over the environment variable."""
+    token = args.token if args.token else (os.environ.get(TOKEN_ENV, "").strip() or None)
+    return ServerSettings(
+        host=args.host,
+        port=args.port,
+        token=token,
+        allow_origins=tuple(args.allow_origin),
+        model=args.model,
+        device=args.device,
+        no_generator=args.no_generator,
+        encoder=getattr(args, "encoder", None),
+        model_dir=getattr(args, "model_dir", None),
+        workers=args.workers,
+        threads=getattr(args, "threads", default_threads()),
+        log_level=args.log_level,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = add_serve_arguments(argparse.ArgumentParser(
+        prog="python -m startref.server", description="Run the local startref model server."))
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    from startref.server.run import serve
+
+    serve(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

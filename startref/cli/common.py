@@ -1,0 +1,145 @@
+"""Options shared by the commands that run the engine, and the one place they become an ``EngineConfig``.
+
+Why: ``suggest``, ``annotate`` and ``eval`` must accept the same model flags with the same meaning, and a new
+command (``train``) should get them with one call.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from startref.cli.errors import CliError, located
+from startref.cli.output import warn
+
+if TYPE_CHECKING:
+    from startref.citations.engine import Engine, EngineConfig
+    from startref.latex.source import SourceText
+
+__all__ = [
+    "add_engine_options",
+    "add_bib_option",
+    "add_json_option",
+    "engine_config",
+    "make_engine",
+    "read_source",
+    "bib_paths",
+    "line_col",
+]
+
+
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """``--model``, ``--no-generator``/``--generator``, ``--device``, ``--encoder``, ``--model-dir``."""
+    group = parser.add_argument_group("model options")
+    group.add_argument(
+        "--model",
+        metavar="PATH_OR_ID",
+        help="causal LM for citation generation: a local path or a Hugging Face id already in the local cache "
+        "(default: the embedded SmolLM2; nothing is downloaded)",
+    )
+    switch = group.add_mutually_exclusive_group()
+    switch.add_argument(
+        "--no-generator",
+        dest="use_generator",
+        action="store_const",
+        const=False,
+        default=None,
+        help="rank with retrieval only (fast; the LM is not loaded)",
+    )
+    switch.add_argument(
+        "--generator",
+        dest="use_generator",
+        action="store_const",
+        const=True,
+        help="always use the LM stage (default: whatever the benchmark chose for the shipped default)",
+    )
+    group.add_argument("--device", choices=("cpu", "cuda", "mps"), default="cpu", help="where models run (default: cpu)")
+    group.add_argument("--encoder", metavar="PATH", help="sentence encoder path (default: the embedded MiniLM)")
+    group.add_argument(
+        "--model-dir", metavar="DIR", help="trained ranker artifacts from `startref train -o DIR` (default: shipped)"
+    )
+    group.add_argument(
+        "--lm-mode",
+        choices=("score", "constrained", "free"),
+        default="score",
+        help="how the LM stage works: score the top titles (default), write titles constrained to your .bib "
+        "(beam search over a title trie), or write freely and resolve (unmatched text is shown as unresolved)",
+    )
+
+
+def add_bib_option(parser: argparse.ArgumentParser) -> None:
+    """``--bib FILE`` (repeatable); when given it wins over discovery from ``\\bibliography``/``\\addbibresource``."""
+    parser.add_argument(
+        "--bib",
+        action="append",
+        metavar="FILE",
+        help="bibliography to use (repeatable); default: discovered from the document",
+    )
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    """``--json``: machine-readable output on stdout."""
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
+
+
+def engine_config(args: argparse.Namespace) -> EngineConfig:
+    """Translate the parsed model options into the engine's configuration."""
+    from startref.citations.engine import EngineConfig
+
+    model_dir = getattr(args, "model_dir", None)
+    if model_dir is not None and not Path(model_dir).is_dir():
+        raise CliError(f"{model_dir}: model directory does not exist", code="model_not_found")
+    encoder = getattr(args, "encoder", None)
+    if encoder is not None and not Path(encoder).exists():
+        raise CliError(f"{encoder}: encoder path does not exist", code="model_not_found")
+    return EngineConfig(
+        generator=getattr(args, "model", None),
+        use_generator=getattr(args, "use_generator", None),
+        device=getattr(args, "device", "cpu"),
+        encoder=encoder,
+        model_dir=model_dir,
+        lm_mode=getattr(args, "lm_mode", "score"),
+    )
+
+
+def make_engine(args: argparse.Namespace) -> Engine:
+    """An engine built from the command line (models load lazily, on first use)."""
+    from startref.citations.engine import Engine
+
+    return Engine(engine_config(args))
+
+
+def bib_paths(args: argparse.Namespace) -> list[Path] | None:
+    """The ``--bib`` files as paths, checked to exist so the message names the exact argument; ``None`` if absent."""
+    raw: list[str] | None = getattr(args, "bib", None)
+    if not raw:
+        return None
+    paths = [Path(p) for p in raw]
+    for path in paths:
+        if not path.exists():
+            raise CliError(f"{path}: bibliography file not found (given with --bib)", code="bibliography_not_found")
+        if path.is_dir():
+            raise CliError(f"{path}: is a directory, not a .bib file (given with --bib)", code="bibliography_unreadable")
+    return paths
+
+
+def read_source(path: str | Path) -> SourceText:
+    """Read a .tex file with the LaTeX package's reader, printing its warnings (e.g. latin-1 fallback) to stderr."""
+    from startref.latex.source import read_tex
+
+    source_path = Path(path)
+    if source_path.is_dir():
+        raise CliError(f"{source_path}: is a directory, not a .tex file", code="file_unreadable")
+    source = read_tex(source_path)
+    for message in getattr(source, "warnings", []) or []:
+        warn(located(message, source_path))
+    return source
+
+
+def line_col(text: str, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of a code-point ``offset``, the inverse of ``LINE:COL`` on the command line."""
+    offset = max(0, min(offset, len(text)))
+    line = text.count("\n", 0, offset) + 1
+    start = text.rfind("\n", 0, offset) + 1
+    return line, offset - start + 1

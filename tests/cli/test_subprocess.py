@@ -1,0 +1,63 @@
+"""The installed ``startref`` console script and ``python -m startref``, run as real processes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from startref import __version__
+
+SCRIPT = Path(sys.executable).with_name("startref")
+
+
+def _run(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*argv], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def test_console_script_version_and_python_m() -> None:
+    assert SCRIPT.exists(), f"console script not installed at {SCRIPT}"
+    done = _run(str(SCRIPT), "--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"startref {__version__}"
+    done = _run(sys.executable, "-m", "startref", "--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"startref {__version__}"
+
+
+def test_console_script_suggest_json(bench_papers: Path, tmp_path: Path) -> None:
+    shutil.copytree(bench_papers / "eggplantbren__DNest4" / "paper", tmp_path / "paper")
+    done = _run(str(SCRIPT), "suggest", "ms.tex", "--at", "89:1", "--json", "--no-generator", cwd=tmp_path / "paper")
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)
+    assert body["file"] == "ms.tex" and body["candidates"]
+    assert "Traceback" not in done.stderr
+
+
+def test_console_script_bad_input_exit_2_without_traceback(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.tex"
+    junk.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20)
+    done = _run(str(SCRIPT), "suggest", str(junk), "--at", "1:1", "--no-generator")
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"startref: error: {junk}")
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+def test_ctrl_c_exits_130_and_writes_nothing(bench_papers: Path, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    shutil.copytree(bench_papers / "eggplantbren__DNest4" / "paper", tmp_path / "paper")
+    tex = tmp_path / "paper" / "ms.tex"
+    tex.write_bytes(tex.read_bytes().replace(b"\\citep{emcee}", b"\\citep{?}", 1))
+    before = tex.read_bytes()
+    proc = subprocess.Popen([str(SCRIPT), "annotate", str(tex), "--in-place", "--no-generator"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.0)  # well inside model loading / ranking
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "startref: interrupted" in err and "Traceback" not in err
+    assert tex.read_bytes() == before
+    assert sorted(p.name for p in tex.parent.iterdir() if "startref-tmp" in p.name or p.suffix == ".bak") == []

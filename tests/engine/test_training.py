@@ -1,0 +1,63 @@
+"""`startref train` on a small real corpus: mines cases, fits weights, writes an artifact the engine uses."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from startref.citations.engine import Engine, EngineConfig
+from startref.citations.training import find_corpus_papers
+from startref.cli.main import main
+
+TRAIN_PAPERS = ["mathren__top_down_compact_obj_mass", "Nikolay-Lysenko__rl-musician"]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory, bench_papers: Path) -> Path:
+    train_dir = bench_papers.parents[1] / "train" / "papers"
+    out = tmp_path_factory.mktemp("corpus")
+    for name in TRAIN_PAPERS:
+        shutil.copytree(train_dir / name, out / name)
+    return out
+
+
+def test_corpus_layouts_are_found(corpus: Path, tmp_path: Path) -> None:
+    assert sorted(p.name for p in find_corpus_papers(corpus)) == sorted(TRAIN_PAPERS)
+    # A plain folder tree (no SOURCE.txt): every .tex with \documentclass is a paper.
+    plain = tmp_path / "mine"
+    shutil.copytree(corpus / TRAIN_PAPERS[0], plain / "p1")
+    (plain / "p1" / "SOURCE.txt").unlink()
+    found = find_corpus_papers(plain)
+    assert found and all(p.bibs == () for p in found)
+
+
+def test_train_command_writes_a_ranker_the_engine_uses(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "model"
+    code = main(["train", str(corpus), "-o", str(out), "--max-cases", "20", "--quiet"])
+    assert code == 0
+    assert "trained on" in capsys.readouterr().out
+    data = json.loads((out / "ranker.json").read_text())
+    weights = np.array(list(data["features"].values()))
+    assert np.isfinite(weights).all() and np.abs(weights).sum() > 0
+    assert data["meta"]["papers"] == 2
+    engine = Engine(EngineConfig(use_generator=False, model_dir=str(out)))
+    assert engine.ranker.meta["papers"] == 2
+    text = "We use residual networks "
+    bib = "@article{a, title={Deep Residual Learning}, author={He, K.}}\n@article{b, title={Soil}, author={Moss, A.}}"
+    assert {c.key for c in engine.suggest(text, len(text), bib_text=bib).candidates} == {"a", "b"}
+    assert np.allclose(engine.ranker.weights, [data["features"][n] for n in engine.ranker.feature_names])
+
+
+def test_training_is_deterministic(corpus: Path, tmp_path: Path) -> None:
+    for run in ("a", "b"):
+        assert main(["train", str(corpus), "-o", str(tmp_path / run), "--max-cases", "10", "--quiet"]) == 0
+    assert (tmp_path / "a" / "ranker.json").read_text() == (tmp_path / "b" / "ranker.json").read_text()
+
+
+def test_empty_corpus_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", str(tmp_path), "-o", str(tmp_path / "out")]) == 2
+    assert "no papers found" in capsys.readouterr().err

@@ -1,0 +1,46 @@
+"""The layering of DEVELOPERS.md, checked: latex <- citations <- server / cli, never the other way."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import startref.citations as citations
+
+FORBIDDEN = {
+    "citations": ("startref.server", "startref.cli", "fastapi", "uvicorn"),
+    "server": ("startref.cli",),
+}
+
+
+def _imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+    return names
+
+
+def test_lower_layers_never_import_higher_ones(repo_root: Path) -> None:
+    for folder, banned in FORBIDDEN.items():
+        for path in sorted((repo_root / folder).glob("*.py")):
+            for name in _imports(path):
+                assert not name.startswith(banned), f"{folder}/{path.name} imports {name}"
+
+
+def test_citations_public_surface_is_complete() -> None:
+    for name in citations.__all__:
+        assert getattr(citations, name) is not None, name
+    assert citations.Engine is importlib.import_module("startref.citations.engine").Engine
+
+
+def test_light_imports_do_not_load_torch() -> None:
+    code = "import sys, startref.citations, startref.latex; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
