@@ -28,7 +28,7 @@ __all__ = ["lm_prompt", "lm_rerank", "RERANK_TOP", "LM_MODES"]
 
 RERANK_TOP = 10
 LM_MODES = ("score", "constrained", "free")
-_PROMPT_CHARS = 1500
+_PROMPT_CHARS = 800
 _RESOLVERS: dict[str, Resolver] = {}
 _RESOLVERS_LOCK = threading.Lock()
 
