@@ -23,7 +23,7 @@ from startref.citations.features import FEATURE_NAMES, compute_features, index_f
 from startref.citations.ranker import LinearRanker, fit_listwise
 from startref.latex.errors import LatexInputError
 
-__all__ = ["CorpusPaper", "find_corpus_papers", "feature_groups", "train_ranker", "TrainResult"]
+__all__ = ["CorpusPaper", "read_source_txt", "find_corpus_papers", "feature_groups", "train_ranker", "TrainResult"]
 
 _DOCUMENTCLASS = re.compile(r"^[^%\n]*\\documentclass", re.M)
 
@@ -37,7 +37,8 @@ class CorpusPaper:
     bibs: tuple[Path, ...] = ()
 
 
-def _source_txt(path: Path) -> CorpusPaper | None:
+def read_source_txt(path: Path) -> CorpusPaper | None:
+    """The paper a ``SOURCE.txt`` (shared/ layout) describes: its ``main_tex`` and the ``bib_files`` that exist."""
     main: str | None = None
     bibs: list[str] = []
     section = ""
@@ -66,7 +67,7 @@ def find_corpus_papers(corpus: Path) -> list[CorpusPaper]:
     sources = sorted(corpus.rglob("SOURCE.txt"))
     covered: set[Path] = set()
     for src in sources:
-        paper = _source_txt(src)
+        paper = read_source_txt(src)
         if paper is not None and paper.main_tex.is_file():
             papers.append(paper)
             covered.add(src.parent)

@@ -15,7 +15,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from startref.cli.common import add_bib_option, add_engine_options, add_json_option, bib_paths, make_engine, read_source
+from startref.cli.common import (
+    add_bib_option,
+    add_engine_options,
+    add_json_option,
+    bib_paths,
+    make_engine,
+    non_negative_int,
+    read_source,
+)
 from startref.cli.errors import EXIT_OK, CliError
 from startref.cli.output import note, print_json, progress_callback, warn
 from startref.fileio import ExactText, atomic_write_bytes, decode_exact
@@ -24,16 +32,6 @@ if TYPE_CHECKING:
     from startref.citations.suggestion import AnnotateEdit
 
 __all__ = ["register", "run", "apply_edits", "unified_diff", "read_exact", "check_output_path"]
-
-
-def _non_negative(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {number}")
-    return number
 
 
 def register(subparsers: Any) -> None:
@@ -54,7 +52,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print a unified diff; write nothing")
     parser.add_argument(
         "--keep-k",
-        type=_non_negative,
+        type=non_negative_int,
         default=0,
         metavar="N",
         help="also add a '%% startref: k1 (0.61), k2 (0.22)' comment with the top N candidates",

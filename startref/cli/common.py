@@ -26,7 +26,31 @@ __all__ = [
     "read_source",
     "bib_paths",
     "line_col",
+    "positive_int",
+    "non_negative_int",
 ]
+
+
+def positive_int(value: str) -> int:
+    """argparse type: an integer >= 1 (``-k``, ``--max-cases``)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {number}")
+    return number
+
+
+def non_negative_int(value: str) -> int:
+    """argparse type: an integer >= 0 (``--offset``, ``--keep-k``)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {number}")
+    return number
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:

@@ -10,7 +10,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from startref.cli.common import add_bib_option, add_engine_options, add_json_option, bib_paths, make_engine, read_source
+from startref.cli.common import (
+    add_bib_option,
+    add_engine_options,
+    add_json_option,
+    bib_paths,
+    make_engine,
+    positive_int,
+    read_source,
+)
 from startref.cli.errors import EXIT_NOTHING_FOUND, EXIT_OK
 from startref.cli.output import print_json, print_table, progress_callback
 
@@ -27,22 +35,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("input", metavar="FILE.tex", help="the paper's main LaTeX file")
     parser.add_argument(
-        "--max-cases", type=_positive, metavar="N", help="evaluate at most N citations, spread over the paper"
+        "--max-cases", type=positive_int, metavar="N", help="evaluate at most N citations, spread over the paper"
     )
     add_bib_option(parser)
     add_json_option(parser)
     add_engine_options(parser)
     parser.set_defaults(func=run)
-
-
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {number}")
-    return number
 
 
 def _percent(value: Any) -> str:

@@ -17,6 +17,8 @@ from startref.cli.common import (
     bib_paths,
     line_col,
     make_engine,
+    non_negative_int,
+    positive_int,
     read_source,
 )
 from startref.cli.errors import EXIT_NOTHING_FOUND, EXIT_OK, CliError
@@ -41,26 +43,6 @@ def parse_line_col(value: str) -> tuple[int, int]:
     return line, col
 
 
-def _non_negative(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a character offset, got {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"offset must be >= 0, got {number}")
-    return number
-
-
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {number}")
-    return number
-
-
 def register(subparsers: Any) -> None:
     """Add ``suggest`` to the ``startref`` parser."""
     parser = subparsers.add_parser(
@@ -72,8 +54,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("input", metavar="FILE.tex", help="the LaTeX file")
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--at", type=parse_line_col, metavar="LINE:COL", help="cursor position, 1-based")
-    where.add_argument("--offset", type=_non_negative, metavar="N", help="cursor as a 0-based character offset")
-    parser.add_argument("-k", type=_positive, default=5, metavar="K", help="number of candidates (default: 5)")
+    where.add_argument("--offset", type=non_negative_int, metavar="N", help="cursor as a 0-based character offset")
+    parser.add_argument("-k", type=positive_int, default=5, metavar="K", help="number of candidates (default: 5)")
     parser.add_argument("--command", metavar="CMD", help="cite command to insert, e.g. citep (default: the paper's)")
     add_bib_option(parser)
     add_json_option(parser)

@@ -5,24 +5,19 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from startref.citations.training import read_source_txt
+
 __all__ = ["copy_paper", "source_info"]
 
 
 def source_info(paper_dir: Path) -> dict[str, object]:
-    """``main_tex`` and ``bib_files`` of a bench paper, parsed from its ``SOURCE.txt``."""
-    main = ""
-    bibs: list[str] = []
-    section = ""
-    for line in (paper_dir / "SOURCE.txt").read_text(encoding="utf-8").splitlines():
-        if line.startswith("main_tex:"):
-            main = line.split(":", 1)[1].strip()
-        elif line.endswith(":") and not line.startswith(" "):
-            section = line[:-1]
-        elif line.startswith("  ") and section == "bib_files":
-            bibs.append(line.strip())
-        elif not line.startswith(" "):
-            section = ""
-    return {"main_tex": main, "bib_files": bibs}
+    """``main_tex`` and ``bib_files`` of a bench paper, as the training corpus reader parses its ``SOURCE.txt``."""
+    paper = read_source_txt(paper_dir / "SOURCE.txt")
+    assert paper is not None, paper_dir
+    return {
+        "main_tex": str(paper.main_tex.relative_to(paper_dir)),
+        "bib_files": [str(b.relative_to(paper_dir)) for b in paper.bibs],
+    }
 
 
 def copy_paper(bench_papers: Path, name: str, tmp_path: Path) -> Path:
