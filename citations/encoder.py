@@ -28,7 +28,9 @@ _BATCH = 64
 class SentenceEncoder:
     """MiniLM-style encoder (``AutoModel`` + mean pooling) with caches; thread-safe."""
 
-    def __init__(self, path: str | Path, device: str = "cpu", cache_dir: Path | None = None) -> None:
+    def __init__(
+        self, path: str | Path, device: str = "cpu", cache_dir: Path | None = None, adapter: Path | None = None
+    ) -> None:
         path = Path(path)
         if not (path / "config.json").is_file():
             raise ModelNotFoundError(f"{path}: no sentence encoder here (config.json missing); pass --encoder PATH")
@@ -40,11 +42,22 @@ class SentenceEncoder:
             hf_logging.disable_progress_bar()
             self._torch = torch
             self._tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-            self._model = AutoModel.from_pretrained(str(path), local_files_only=True).to(device).eval()
+            self._model = AutoModel.from_pretrained(str(path), local_files_only=True)
         except (OSError, ValueError) as exc:
             raise ModelError(f"{path}: cannot load the sentence encoder: {exc}") from exc
+        self.adapter_digest = ""
+        if adapter is not None:
+            from startref.citations.encoder_training import ADAPTER_FILE, apply_adapter
+
+            try:
+                apply_adapter(self._model, adapter)
+            except (OSError, ValueError, RuntimeError) as exc:
+                raise ModelError(f"{adapter / ADAPTER_FILE}: cannot apply the encoder adapter: {exc}") from exc
+            self.adapter_digest = hashlib.sha256((adapter / ADAPTER_FILE).read_bytes()).hexdigest()[:12]
+        self._model = self._model.to(device).eval()
         self.path = path
-        self.name = path.name if path.name != "model" else path.parent.name
+        base_name = path.name if path.name != "model" else path.parent.name
+        self.name = f"{base_name}+adapter:{self.adapter_digest}" if adapter is not None else base_name
         self.device = device
         self.dim = int(self._model.config.hidden_size)
         self._cache_dir = cache_dir
@@ -98,7 +111,8 @@ class SentenceEncoder:
         Why on disk: a 28k-entry library takes minutes to embed on two cores, and the same library is used
         again by the next server start.
         """
-        digest = hashlib.sha256(("\x00".join(texts) + "|" + fingerprint + "|" + str(self.path)).encode()).hexdigest()[:24]
+        key = "\x00".join(texts) + "|" + fingerprint + "|" + str(self.path) + "|" + self.adapter_digest
+        digest = hashlib.sha256(key.encode()).hexdigest()[:24]
         with self._lock:
             cached = self._entry_cache.get(digest)
         if cached is not None:
@@ -133,21 +147,23 @@ class SentenceEncoder:
         return arr
 
 
-_ENCODERS: dict[tuple[str, str], SentenceEncoder] = {}
+_ENCODERS: dict[tuple[str, str, str], SentenceEncoder] = {}
 _ENCODERS_LOCK = threading.Lock()
 
 
-def load_encoder(spec: str | Path | None = None, device: str = "cpu") -> SentenceEncoder:
-    """The encoder at ``spec`` (a local folder; None = the embedded MiniLM), loaded once per process."""
+def load_encoder(spec: str | Path | None = None, device: str = "cpu", adapter: str | Path | None = None) -> SentenceEncoder:
+    """The encoder at ``spec`` (a local folder; None = the embedded MiniLM), with the fine-tuned top layers in the
+    folder ``adapter`` applied when given; loaded once per process."""
     from startref.citations.models import cache_dir, configure_torch_threads, default_encoder_path, force_offline
 
     force_offline()
     configure_torch_threads()
     path = Path(spec) if spec else default_encoder_path()
-    key = (str(path), device)
+    adapter_dir = Path(adapter) if adapter else None
+    key = (str(path), device, str(adapter_dir))
     with _ENCODERS_LOCK:
         enc = _ENCODERS.get(key)
         if enc is None:
-            enc = SentenceEncoder(path, device=device, cache_dir=cache_dir())
+            enc = SentenceEncoder(path, device=device, cache_dir=cache_dir(), adapter=adapter_dir)
             _ENCODERS[key] = enc
         return enc

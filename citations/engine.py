@@ -24,7 +24,8 @@ from startref.citations.errors import BibliographyError
 from startref.citations.explain import explain
 from startref.citations.features import Query, compute_features, index_features
 from startref.citations.query import build_query
-from startref.citations.ranker import LinearRanker, load_ranker
+from startref.citations.encoder_training import ADAPTER_FILE
+from startref.citations.ranker import LinearRanker, default_ranker_path, load_ranker
 from startref.citations.suggestion import (
     AnnotateEdit,
     AnnotateResult,
@@ -93,8 +94,20 @@ class Engine:
         if self._encoder is None:
             with self._lock:
                 if self._encoder is None:
-                    self._encoder = load_encoder(self.config.encoder, device=self.config.device)
+                    self._encoder = load_encoder(self.config.encoder, device=self.config.device, adapter=self.adapter_dir)
         return self._encoder
+
+    @property
+    def adapter_dir(self) -> Path | None:
+        """Where the fine-tuned encoder layers come from: the model dir (or the shipped artifacts) when it has them.
+
+        A ranker was trained on features of one encoder; an adapter is only applied with the ranker beside it, and
+        not over a user's own ``--encoder``.
+        """
+        if self.config.encoder is not None:
+            return None
+        folder = Path(self.config.model_dir) if self.config.model_dir else default_ranker_path().parent
+        return folder if (folder / ADAPTER_FILE).is_file() else None
 
     @property
     def ranker(self) -> LinearRanker:

@@ -23,7 +23,7 @@ from startref.citations.features import FEATURE_NAMES, compute_features, index_f
 from startref.citations.ranker import LinearRanker, fit_listwise
 from startref.latex.errors import LatexInputError
 
-__all__ = ["CorpusPaper", "read_source_txt", "find_corpus_papers", "feature_groups", "train_ranker", "TrainResult"]
+__all__ = ["CorpusPaper", "read_source_txt", "find_corpus_papers", "encoder_pairs", "feature_groups", "train_ranker", "TrainResult"]
 
 _DOCUMENTCLASS = re.compile(r"^[^%\n]*\\documentclass", re.M)
 
@@ -111,6 +111,29 @@ def feature_groups(
             yield paper.name, feats, gold
         if progress:
             progress(f"{paper.name}: {len(cases)} cases, {len(loaded.index)} entries")
+
+
+def encoder_pairs(
+    papers: Sequence[CorpusPaper], seed: int = 0, progress: Callable[[str], None] | None = None
+) -> list[dict[str, object]]:
+    """(context, cited titles, other titles of the same bibliography) per mined case, for encoder fine-tuning."""
+    from startref.citations.features import entry_text
+
+    rng = random.Random(seed)
+    out: list[dict[str, object]] = []
+    for paper in papers:
+        try:
+            loaded = load_paper(paper.main_tex, list(paper.bibs) or None)
+        except (StartrefError, LatexInputError, BibliographyError) as exc:
+            if progress:
+                progress(f"skip {paper.name}: {exc}")
+            continue
+        titles = [entry_text(e) for e in loaded.index.entries]
+        for case in mine_cases(loaded.text, loaded.index):
+            gold = [entry_text(e) for k in case.gold if (e := loaded.index.get(k)) is not None]
+            negatives = [t for t in rng.sample(titles, min(16, len(titles))) if t not in gold][:12]
+            out.append({"paper": paper.name, "context": case.query.context_text, "gold": gold, "neg": negatives})
+    return out
 
 
 @dataclass

@@ -49,7 +49,8 @@ def test_train_command_writes_a_ranker_the_engine_uses(corpus: Path, tmp_path: P
     text = "We use residual networks "
     bib = "@article{a, title={Deep Residual Learning}, author={He, K.}}\n@article{b, title={Soil}, author={Moss, A.}}"
     assert {c.key for c in engine.suggest(text, len(text), bib_text=bib).candidates} == {"a", "b"}
-    assert np.allclose(engine.ranker.weights, [data["features"][n] for n in engine.ranker.feature_names])
+    assert np.allclose(engine.ranker.weights, [data["features"].get(n, 0.0) for n in engine.ranker.feature_names])
+    assert (out / "encoder_adapter.safetensors").is_file()  # the shipped adapter travels with the ranker
 
 
 def test_training_is_deterministic(corpus: Path, tmp_path: Path) -> None:
