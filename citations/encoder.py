@@ -49,9 +49,11 @@ class SentenceEncoder:
         if adapter is not None:
             from startref.citations.encoder_training import ADAPTER_FILE, apply_adapter
 
+            from safetensors import SafetensorError
+
             try:
                 apply_adapter(self._model, adapter)
-            except (OSError, ValueError, RuntimeError) as exc:
+            except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
                 raise ModelError(f"{adapter / ADAPTER_FILE}: cannot apply the encoder adapter: {exc}") from exc
             self.adapter_digest = hashlib.sha256((adapter / ADAPTER_FILE).read_bytes()).hexdigest()[:12]
         self._model = self._model.to(device).eval()

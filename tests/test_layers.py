@@ -44,3 +44,9 @@ def test_light_imports_do_not_load_torch() -> None:
     code = "import sys, startref.citations, startref.latex; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_test_module_names_are_unique(repo_root: Path) -> None:
+    """pytest imports test files by basename (rootdir mode): two ``test_x.py`` in different folders collide."""
+    names = [p.name for p in (repo_root / "tests").rglob("test_*.py")]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)

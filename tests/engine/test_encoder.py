@@ -1,0 +1,44 @@
+"""The sentence encoder wrapper: unit vectors, caches, and the shipped fine-tuned adapter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from startref.citations.encoder import load_encoder
+from startref.citations.encoder_training import ADAPTER_FILE
+from startref.citations.errors import ModelError
+from startref.citations.ranker import default_ranker_path
+
+SHIPPED = default_ranker_path().parent
+
+
+def test_embeddings_are_unit_vectors_and_cached() -> None:
+    enc = load_encoder()
+    texts = ["We train a deep residual network.", "Deep Residual Learning for Image Recognition", ""]
+    a = enc.encode(texts)
+    assert a.shape == (3, enc.dim)
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-4)
+    assert np.array_equal(enc.encode(texts), a)  # second call comes from the cache, identical
+
+
+def test_shipped_adapter_changes_the_top_layers_and_keeps_meaning() -> None:
+    assert (SHIPPED / ADAPTER_FILE).is_file()
+    base = load_encoder()
+    tuned = load_encoder(adapter=SHIPPED)
+    assert tuned is not base and "adapter" in tuned.name
+    ctx = ["Training very deep plain networks is hard, so we use residual connections"]
+    titles = ["Deep Residual Learning for Image Recognition", "Soil Bacteria of Alpine Meadows"]
+    for enc in (base, tuned):
+        sims = enc.encode(titles) @ enc.encode(ctx)[0]
+        assert sims[0] > sims[1]
+    assert not np.allclose(base.encode(ctx), tuned.encode(ctx))
+
+
+def test_a_broken_adapter_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / ADAPTER_FILE).write_bytes(b"not safetensors")
+    with pytest.raises(ModelError) as err:
+        load_encoder(adapter=tmp_path)
+    assert ADAPTER_FILE in str(err.value)
