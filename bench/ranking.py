@@ -270,7 +270,7 @@ def lm_table(papers: list[PaperCases], per_paper: int, seed: int = 0) -> tuple[s
                 case = pc.cases[j]
                 t0 = time.perf_counter()
                 ranked = eng.rank(case.query, pc.index)
-                ranked, _ = eng._with_generation(pc.text[: case.offset], case.offset, ranked, pc.index, 5)
+                ranked, _ = eng.with_generation(pc.text[: case.offset], case.offset, ranked, pc.index, 5)
                 ms[label].append((time.perf_counter() - t0) * 1000)
                 keys = [r.entry.key for r in ranked]
                 gold = set(case.gold)

@@ -213,10 +213,10 @@ class Engine:
             RankedEntry(index.entries[i], float(logits[i]), float(p), feats[i]) for i, p in zip(order, probs)
         ]
 
-    def _with_generation(
+    def with_generation(
         self, text: str, cursor: int, ranked: list[RankedEntry], index: BibIndex, k: int
     ) -> tuple[list[RankedEntry], list[str]]:
-        """Run the LM stage: generate citation text at the cursor, resolve it, and re-rank the resolved entries up."""
+        """Run the LM stage (a no-op when it is off): generate citation text at the cursor, resolve it, and re-rank the resolved entries up."""
         generator = self.generator
         if generator is None or not ranked:
             return ranked, []
@@ -248,7 +248,7 @@ class Engine:
         query = build_query(text, cursor, index, cites, skip=inside, exclude_keys=inside.keys if inside else ())
         ranked = self.rank(query, index)
         t_rank = time.perf_counter()
-        ranked, unresolved = self._with_generation(text, cursor, ranked, index, k)
+        ranked, unresolved = self.with_generation(text, cursor, ranked, index, k)
         t_gen = time.perf_counter()
         top = ranked[: max(1, min(k, 50))]
         candidates = [self._candidate(r, query, index) for r in top]
@@ -309,7 +309,7 @@ class Engine:
         for n, holder in enumerate(holders):
             query = build_query(text, holder.start, index, cites, after_start=holder.end)
             ranked = self.rank(query, index)
-            ranked, _unresolved = self._with_generation(text, holder.start, ranked, index, max(keep_k, 5))
+            ranked, _unresolved = self.with_generation(text, holder.start, ranked, index, max(keep_k, 5))
             if not ranked:
                 continue
             best = ranked[0].entry.key

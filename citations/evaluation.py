@@ -27,7 +27,6 @@ from startref.latex.discovery import discover_bibliographies, flatten_document
 
 if TYPE_CHECKING:
     from startref.citations.engine import Engine, RankedEntry
-    from startref.citations.ranker import LinearRanker
 
 __all__ = ["Case", "mine_cases", "EvalReport", "evaluate_document", "evaluate_cases", "load_paper", "Paper"]
 
@@ -151,13 +150,14 @@ def evaluate_cases(
     return report
 
 
-def engine_ranker(engine: "Engine", index: BibIndex, ranker: "LinearRanker | None" = None, with_lm: bool = False) -> Callable[[Case], list[str]]:
-    """A ``rank`` function for ``evaluate_cases`` that goes through the engine's real ranking path."""
+def engine_ranker(engine: "Engine", index: BibIndex, text: str | None = None) -> Callable[[Case], list[str]]:
+    """A ``rank`` function for ``evaluate_cases`` that goes through the engine's real path: the ranker, then the
+    LM stage when the engine uses one (it sees only ``text`` before the cursor)."""
 
     def rank(case: Case) -> list[str]:
-        ranked: list[RankedEntry] = engine.rank(case.query, index, ranker=ranker)
-        if with_lm:
-            raise NotImplementedError  # pragma: no cover - the LM path is measured through evaluate_document
+        ranked: list[RankedEntry] = engine.rank(case.query, index)
+        if engine.uses_generator and text is not None:
+            ranked, _unresolved = engine.with_generation(text[: case.offset], case.offset, ranked, index, 5)
         return [r.entry.key for r in ranked]
 
     return rank
@@ -178,13 +178,7 @@ def evaluate_document(
         step = len(cases) / max_cases
         cases = [cases[int(i * step)] for i in range(max_cases)]
     report = EvalReport(str(tex_path), len(paper.index), len(cites))
-    if engine.uses_generator:
-        def rank(case: Case) -> list[str]:
-            ranked = engine.rank(case.query, paper.index)
-            ranked, _ = engine._with_generation(paper.text[: case.offset], case.offset, ranked, paper.index, 5)
-            return [r.entry.key for r in ranked]
-    else:
-        rank = engine_ranker(engine, paper.index)
+    rank = engine_ranker(engine, paper.index, paper.text)
     engine.rank(cases[0].query, paper.index) if cases else None  # warm caches: latency is per suggestion
     return evaluate_cases(cases, rank, report, progress)
 
