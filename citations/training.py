@@ -23,7 +23,7 @@ from startref.citations.features import FEATURE_NAMES, compute_features, index_f
 from startref.citations.ranker import LinearRanker, fit_listwise
 from startref.latex.errors import LatexInputError
 
-__all__ = ["CorpusPaper", "read_source_txt", "find_corpus_papers", "encoder_pairs", "feature_groups", "train_ranker", "TrainResult"]
+__all__ = ["CorpusPaper", "read_source_txt", "find_corpus_papers", "encoder_pairs", "crossfit_encoders", "split_halves", "feature_groups", "train_ranker", "TrainResult"]
 
 _DOCUMENTCLASS = re.compile(r"^[^%\n]*\\documentclass", re.M)
 
@@ -85,14 +85,19 @@ def find_corpus_papers(corpus: Path) -> list[CorpusPaper]:
 
 def feature_groups(
     papers: Sequence[CorpusPaper],
-    encoder: SentenceEncoder,
+    encoder: SentenceEncoder | Callable[[str], SentenceEncoder],
     progress: Callable[[str], None] | None = None,
     max_cases_per_paper: int = 120,
     seed: int = 0,
 ) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
-    """(paper name, features, gold mask) for every mined case; papers that cannot be read are reported and skipped."""
+    """(paper name, features, gold mask) for every mined case; papers that cannot be read are reported and skipped.
+
+    ``encoder`` may be a function of the paper's name: cross-fitting mines each paper with an encoder adapter that
+    was NOT fine-tuned on it, so the ranker learns how much the encoder is worth on unseen papers.
+    """
     rng = random.Random(seed)
     for paper in papers:
+        paper_encoder = encoder(paper.name) if callable(encoder) and not isinstance(encoder, SentenceEncoder) else encoder
         try:
             loaded = load_paper(paper.main_tex, list(paper.bibs) or None)
         except (StartrefError, LatexInputError, BibliographyError) as exc:
@@ -104,9 +109,9 @@ def feature_groups(
         cases = list(mine_cases(loaded.text, loaded.index))
         if len(cases) > max_cases_per_paper:
             cases = sorted(rng.sample(cases, max_cases_per_paper), key=lambda c: c.ordinal)
-        fx = index_features(loaded.index, encoder)
+        fx = index_features(loaded.index, paper_encoder)
         for case in cases:
-            feats = compute_features(case.query, fx, encoder)
+            feats = compute_features(case.query, fx, paper_encoder)
             gold = np.array([k in case.gold for k in fx.keys], dtype=bool)
             yield paper.name, feats, gold
         if progress:
@@ -143,10 +148,34 @@ class TrainResult:
     queries: int
 
 
+def crossfit_encoders(crossfit: Path, base: str | Path | None = None) -> Callable[[str], SentenceEncoder]:
+    """Paper name -> the encoder whose adapter was trained on the OTHER half of the corpus.
+
+    ``crossfit`` holds ``halves.json`` ({paper: 0 or 1}) and the adapters ``h0/`` and ``h1/`` (each trained on the
+    papers of its half), as ``write_crossfit`` leaves them.
+    """
+    from startref.citations.encoder import load_encoder
+
+    halves = json.loads((crossfit / "halves.json").read_text(encoding="utf-8"))
+
+    def encoder_for(name: str) -> SentenceEncoder:
+        half = halves.get(name)
+        if half is None:
+            raise StartrefError(f"{crossfit / 'halves.json'}: paper {name!r} has no half; re-run the fine-tuning")
+        return load_encoder(base, adapter=crossfit / f"h{1 - int(half)}")
+
+    return encoder_for
+
+
+def split_halves(pairs: Sequence[dict[str, object]]) -> dict[str, int]:
+    """Papers of the pairs, sorted by name, alternately in half 0 and half 1."""
+    return {name: i % 2 for i, name in enumerate(sorted({str(p["paper"]) for p in pairs}))}
+
+
 def train_ranker(
     corpus: Path,
     out_dir: Path,
-    encoder: SentenceEncoder,
+    encoder: SentenceEncoder | Callable[[str], SentenceEncoder],
     *,
     l2: float = 1e-2,
     seed: int = 0,

@@ -7,6 +7,7 @@ result is a folder (``ranker.json`` + ``training.json``) that ``--model-dir`` se
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,12 @@ def register(subparsers: Any) -> None:
         "default 0 keeps the shipped adapter",
     )
     parser.add_argument("--device", choices=("cpu", "cuda", "mps"), default="cpu", help="where to fine-tune the encoder")
+    parser.add_argument(
+        "--crossfit", type=Path, metavar="DIR",
+        help="mine each paper with an encoder adapter fine-tuned on the other half of the corpus (DIR/halves.json, "
+        "DIR/h0, DIR/h1, as --encoder-epochs writes them to MODEL_DIR/crossfit); without it, an adapter fine-tuned "
+        "on these same papers would look better to the ranker than it is on new ones",
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-paper progress lines")
     parser.set_defaults(func=run)
 
@@ -50,7 +57,7 @@ def _adapter(args: argparse.Namespace, progress: Any) -> Path | None:
     from startref.citations.encoder_training import ADAPTER_FILE, ADAPTER_META, fine_tune, write_pairs
     from startref.citations.models import default_encoder_path
     from startref.citations.ranker import default_ranker_path
-    from startref.citations.training import encoder_pairs, find_corpus_papers
+    from startref.citations.training import encoder_pairs, find_corpus_papers, split_halves
 
     out: Path = args.output
     out.mkdir(parents=True, exist_ok=True)
@@ -58,10 +65,17 @@ def _adapter(args: argparse.Namespace, progress: Any) -> Path | None:
         return None  # an adapter belongs to the embedded MiniLM, not to a user's own encoder
     if args.encoder_epochs > 0:
         pairs = encoder_pairs(find_corpus_papers(args.corpus), seed=args.seed, progress=progress)
-        write_pairs(pairs, out / "encoder_pairs.jsonl")
-        fine_tune(out / "encoder_pairs.jsonl", out, default_encoder_path(), epochs=args.encoder_epochs,
-                  device=args.device, seed=args.seed)
+        halves = split_halves(pairs)
+        crossfit = out / "crossfit"
+        crossfit.mkdir(exist_ok=True)
+        (crossfit / "halves.json").write_text(json.dumps(halves, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        jobs = [(pairs, out), *(([p for p in pairs if halves[str(p["paper"])] == k], crossfit / f"h{k}") for k in (0, 1))]
+        for subset, target in jobs:
+            write_pairs(subset, out / "encoder_pairs.jsonl")
+            fine_tune(out / "encoder_pairs.jsonl", target, default_encoder_path(), epochs=args.encoder_epochs,
+                      device=args.device, seed=args.seed)
         (out / "encoder_pairs.jsonl").unlink()
+        args.crossfit = crossfit
     shipped = default_ranker_path().parent
     if not (out / ADAPTER_FILE).is_file() and (shipped / ADAPTER_FILE).is_file():
         for name in (ADAPTER_FILE, ADAPTER_META):
@@ -72,16 +86,17 @@ def _adapter(args: argparse.Namespace, progress: Any) -> Path | None:
 def run(args: argparse.Namespace) -> int:
     """Train and print the learned weights."""
     from startref.citations.encoder import load_encoder
-    from startref.citations.training import train_ranker
+    from startref.citations.training import crossfit_encoders, train_ranker
 
     def progress(message: str) -> None:
         if not args.quiet:
             print(message, file=sys.stderr, flush=True)
 
     adapter = _adapter(args, progress)
+    encoder = crossfit_encoders(args.crossfit, args.encoder) if args.crossfit else load_encoder(args.encoder, adapter=adapter)
     result = train_ranker(
-        args.corpus, args.output, load_encoder(args.encoder, adapter=adapter), l2=args.l2, seed=args.seed,
-        max_cases_per_paper=args.max_cases, progress=progress,
+        args.corpus, args.output, encoder, l2=args.l2, seed=args.seed, max_cases_per_paper=args.max_cases,
+        progress=progress,
     )
     print(f"trained on {result.queries} citations from {result.papers} papers -> {args.output / 'ranker.json'}")
     for name, weight in zip(result.ranker.feature_names, result.ranker.weights):

@@ -62,3 +62,16 @@ def test_training_is_deterministic(corpus: Path, tmp_path: Path) -> None:
 def test_empty_corpus_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", str(tmp_path), "-o", str(tmp_path / "out")]) == 2
     assert "no papers found" in capsys.readouterr().err
+
+
+def test_crossfit_halves_alternate_and_unknown_papers_are_an_error(tmp_path: Path) -> None:
+    from startref.citations.errors import StartrefError
+    from startref.citations.training import crossfit_encoders, split_halves
+
+    halves = split_halves([{"paper": name} for name in ["c", "a", "b", "a"]])
+    assert halves == {"a": 0, "b": 1, "c": 0}
+    (tmp_path / "halves.json").write_text(json.dumps(halves))
+    encoder_for = crossfit_encoders(tmp_path)
+    with pytest.raises(StartrefError) as err:
+        encoder_for("z")
+    assert "halves.json" in str(err.value)
