@@ -49,7 +49,7 @@ bench-lm: setup
 	$(PY) bench/ranking.py --lm 5
 
 train: setup
-	$(VENV)/bin/startref train ../shared/train/papers -o citations/artifacts
+	bash scripts/train_default.sh
 
 vsix:
 	$(MAKE) -C editor-extension/vscode vsix

@@ -95,8 +95,8 @@ def feature_groups(
     ``encoder`` may be a function of the paper's name: cross-fitting mines each paper with an encoder adapter that
     was NOT fine-tuned on it, so the ranker learns how much the encoder is worth on unseen papers.
     """
-    rng = random.Random(seed)
     for paper in papers:
+        rng = random.Random(f"{seed}:{paper.name}")  # per paper: the sample does not depend on order or split
         paper_encoder = encoder(paper.name) if callable(encoder) and not isinstance(encoder, SentenceEncoder) else encoder
         try:
             loaded = load_paper(paper.main_tex, list(paper.bibs) or None)
