@@ -97,7 +97,6 @@ def feature_groups(
     """
     for paper in papers:
         rng = random.Random(f"{seed}:{paper.name}")  # per paper: the sample does not depend on order or split
-        paper_encoder = encoder(paper.name) if callable(encoder) and not isinstance(encoder, SentenceEncoder) else encoder
         try:
             loaded = load_paper(paper.main_tex, list(paper.bibs) or None)
         except (StartrefError, LatexInputError, BibliographyError) as exc:
@@ -109,6 +108,11 @@ def feature_groups(
         cases = list(mine_cases(loaded.text, loaded.index))
         if len(cases) > max_cases_per_paper:
             cases = sorted(rng.sample(cases, max_cases_per_paper), key=lambda c: c.ordinal)
+        if not cases:  # nothing to learn from (no cite key found in its bibliography)
+            if progress:
+                progress(f"{paper.name}: 0 cases, {len(loaded.index)} entries")
+            continue
+        paper_encoder = encoder if isinstance(encoder, SentenceEncoder) else encoder(paper.name)
         fx = index_features(loaded.index, paper_encoder)
         for case in cases:
             feats = compute_features(case.query, fx, paper_encoder)
