@@ -18,7 +18,7 @@ import numpy as np
 
 from startref.citations.encoder import SentenceEncoder
 from startref.citations.errors import BibliographyError, StartrefError
-from startref.citations.evaluation import load_paper, mine_cases
+from startref.citations.evaluation import Paper, load_paper, mine_cases
 from startref.citations.features import FEATURE_NAMES, compute_features, index_features
 from startref.citations.ranker import LinearRanker, fit_listwise
 from startref.latex.errors import LatexInputError
@@ -83,6 +83,18 @@ def find_corpus_papers(corpus: Path) -> list[CorpusPaper]:
     return papers
 
 
+def _readable(papers: Sequence[CorpusPaper], progress: Callable[[str], None] | None) -> Iterator[tuple[CorpusPaper, Paper]]:
+    """Each paper with its flattened text and bibliography; one that cannot be read is reported and skipped."""
+    for paper in papers:
+        try:
+            loaded = load_paper(paper.main_tex, list(paper.bibs) or None)
+        except (StartrefError, LatexInputError, BibliographyError) as exc:
+            if progress:
+                progress(f"skip {paper.name}: {exc}")
+            continue
+        yield paper, loaded
+
+
 def feature_groups(
     papers: Sequence[CorpusPaper],
     encoder: SentenceEncoder | Callable[[str], SentenceEncoder],
@@ -95,14 +107,8 @@ def feature_groups(
     ``encoder`` may be a function of the paper's name: cross-fitting mines each paper with an encoder adapter that
     was NOT fine-tuned on it, so the ranker learns how much the encoder is worth on unseen papers.
     """
-    for paper in papers:
+    for paper, loaded in _readable(papers, progress):
         rng = random.Random(f"{seed}:{paper.name}")  # per paper: the sample does not depend on order or split
-        try:
-            loaded = load_paper(paper.main_tex, list(paper.bibs) or None)
-        except (StartrefError, LatexInputError, BibliographyError) as exc:
-            if progress:
-                progress(f"skip {paper.name}: {exc}")
-            continue
         if len(loaded.index) < 2:
             continue
         cases = list(mine_cases(loaded.text, loaded.index))
@@ -130,13 +136,7 @@ def encoder_pairs(
 
     rng = random.Random(seed)
     out: list[dict[str, object]] = []
-    for paper in papers:
-        try:
-            loaded = load_paper(paper.main_tex, list(paper.bibs) or None)
-        except (StartrefError, LatexInputError, BibliographyError) as exc:
-            if progress:
-                progress(f"skip {paper.name}: {exc}")
-            continue
+    for paper, loaded in _readable(papers, progress):
         titles = [entry_text(e) for e in loaded.index.entries]
         for case in mine_cases(loaded.text, loaded.index):
             gold = [entry_text(e) for k in case.gold if (e := loaded.index.get(k)) is not None]
