@@ -200,11 +200,11 @@ class Engine:
         return index
 
     # -- ranking ------------------------------------------------------------------------------------------------
-    def rank(self, query: Query, index: BibIndex, ranker: LinearRanker | None = None) -> list[RankedEntry]:
+    def rank(self, query: Query, index: BibIndex) -> list[RankedEntry]:
         """Every entry of ``index`` except excluded ones, best first."""
         fx = index_features(index, self.encoder)
         feats = compute_features(query, fx, self.encoder)
-        logits = (ranker or self.ranker).score(feats)
+        logits = self.ranker.score(feats)
         keep = np.array([k not in query.exclude for k in fx.keys], dtype=bool)
         idx = np.nonzero(keep)[0]
         order = idx[np.argsort(-logits[idx], kind="stable")]
