@@ -25,7 +25,7 @@ from startref.citations.explain import explain
 from startref.citations.features import Query, compute_features, index_features
 from startref.citations.query import build_query
 from startref.citations.encoder_training import ADAPTER_FILE
-from startref.citations.ranker import LinearRanker, default_ranker_path, load_ranker
+from startref.citations.ranker import Ranker, default_ranker_path, load_ranker
 from startref.citations.suggestion import (
     AnnotateEdit,
     AnnotateResult,
@@ -83,7 +83,7 @@ class Engine:
         self.config = config or EngineConfig()
         self._lock = threading.Lock()
         self._encoder: SentenceEncoder | None = None
-        self._ranker: LinearRanker | None = None
+        self._ranker: Ranker | None = None
         self._generator: Any = None
         self._generator_checked = False
         self._bib_seen: dict[str, int] = {}
@@ -110,7 +110,7 @@ class Engine:
         return folder if (folder / ADAPTER_FILE).is_file() else None
 
     @property
-    def ranker(self) -> LinearRanker:
+    def ranker(self) -> Ranker:
         if self._ranker is None:
             with self._lock:
                 if self._ranker is None:

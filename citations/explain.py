@@ -1,7 +1,8 @@
 """Human-readable reasons for a candidate ("cited 3 times earlier; title matches 'residual'").
 
-Why from the features: the ranker is linear, so each feature's contribution (value x weight) says exactly how much
-it moved this entry; we phrase the largest positive contributions, the way a colleague would justify the pick.
+Why from the features: the ranker says how much each feature moved this entry (value x weight for the linear part,
+gradient x value for the hidden layer); we phrase the largest positive contributions, the way a colleague would
+justify the pick.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import numpy as np
 
 from startref.citations.bibindex import Entry
 from startref.citations.features import FEATURE_NAMES, Query
-from startref.citations.ranker import LinearRanker
+from startref.citations.ranker import Ranker
 from startref.citations.text import tokenize
 
 __all__ = ["explain"]
@@ -29,7 +30,7 @@ def _shared_words(entry: Entry, query: Query, limit: int = 3) -> list[str]:
     return seen
 
 
-def explain(features: np.ndarray, ranker: LinearRanker, entry: Entry, query: Query, max_reasons: int = 3) -> str:
+def explain(features: np.ndarray, ranker: Ranker, entry: Entry, query: Query, max_reasons: int = 3) -> str:
     """The top reasons, most important first, joined by '; ' ("" when nothing stands out)."""
     contrib = ranker.contributions(features[None, :])[0]
     reasons: list[tuple[float, str]] = []
@@ -45,11 +46,11 @@ def explain(features: np.ndarray, ranker: LinearRanker, entry: Entry, query: Que
         ago = int(round(1 / since - 1)) if since > 0 else 0
         when = "in the previous cite" if ago == 0 else f"{ago} cites ago"
         add(("cited", "cited_log_count", "cited_recency", "cited_near"), f"cited {count} time{'s' if count > 1 else ''} earlier (last {when})")
-    add(("hist_sim", "hist_sim_z", "hist_words"), "the text here resembles the text around its earlier citations")
+    add(("hist_sim", "hist_sim_z", "hist_words", "hist_sim_last", "hist_lex"), "the text here resembles the text around its earlier citations")
     words = _shared_words(entry, query)
     if words:
-        add(("bm25", "bm25_z", "bm25_near", "bm25_sentence"), "title matches " + ", ".join(f"'{w}'" for w in words))
-    add(("enc_sim", "enc_z", "enc_top"), "title is semantically close to the sentence")
+        add(("bm25", "bm25_z", "bm25_near", "bm25_sentence", "bm25_last", "bm25_after"), "title matches " + ", ".join(f"'{w}'" for w in words))
+    add(("enc_sim", "enc_z", "enc_top", "enc_sentence", "enc_near"), "title is semantically close to the sentence")
     if features[_F["author_near"]] > 0:
         add(("author_near", "author_adjacent"), f"author {entry.first_author} is named next to the cursor")
     if features[_F["acronym_near"]] > 0:
@@ -59,5 +60,6 @@ def explain(features: np.ndarray, ranker: LinearRanker, entry: Entry, query: Que
         add(("year_near",), f"year {entry.year} is named next to the cursor")
     add(("cocite",), "often cited together with the entries cited just before")
     add(("bib_next", "bib_near", "bib_next_x_order", "bib_near_x_order"), "next uncited entry in your .bib's order")
+    add(("bib_local",), "stands in your .bib next to the entries cited just before")
     reasons.sort(key=lambda r: -r[0])
     return "; ".join(text for _, text in reasons[:max_reasons])

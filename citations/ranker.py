@@ -1,40 +1,83 @@
-"""The learned ranker: a linear scoring function over ``features.FEATURE_NAMES``, trained listwise.
+"""The learned ranker: a scoring function over ``features.FEATURE_NAMES``, trained listwise.
 
-Why linear and listwise: each cursor has exactly one list of candidates (the bibliography) and one (or a few) right
-answers, so the natural model is a softmax over the list — a conditional logit. It trains in seconds with L-BFGS,
-ships as a few KB of JSON and can be read by a person (the model card prints it).
+Why listwise: each cursor has exactly one list of candidates (the bibliography) and one (or a few) right answers,
+so the natural model is a softmax over the list — a conditional logit.
 
 Why the expansion: a re-citation and a first citation are different decisions (for a re-cited entry, the words
 around its earlier citations matter; for a new one, the .bib order and the title do). So every feature gets a
-second weight that applies only to already-cited entries, and four query-level "gates" (how strongly the text here
-resembles some earlier citation's text, how much of the bibliography is already cited) let the model shift mass
-between the two kinds. Measured on the dev set this adds about 2 points of hit@1 over the plain linear model.
+second column that applies only to already-cited entries, and query-level "gates" (how strongly the text here
+resembles some earlier citation's text, how much of the bibliography is already cited, whether the best cited or
+the best uncited entry matches the words here better) let the model shift mass between the two kinds.
+
+Two models over the same inputs: ``LinearRanker`` (a few KB of weights a person can read; used for the ablation)
+and ``MlpRanker``, the shipped default: the same linear part plus one small hidden layer (16 tanh units), which
+lets the gates act on every feature instead of only on the cited indicator. Measured on the dev set the hidden
+layer adds about 3 points of hit@1 over the linear model with the same inputs (README, MODEL_CARD.md).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
 from startref.citations.errors import ModelError, ModelNotFoundError
 from startref.citations.features import FEATURE_NAMES
 
-__all__ = ["LinearRanker", "fit_listwise", "default_ranker_path", "load_ranker", "expand", "EXPANDED_NAMES"]
+__all__ = [
+    "Ranker", "LinearRanker", "MlpRanker", "fit_listwise", "fit_mlp_listwise", "default_ranker_path", "load_ranker",
+    "expand", "EXPANDED_NAMES", "MLP_INPUT_NAMES",
+]
 
 _ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 _CITED = FEATURE_NAMES.index("cited")
-_HIST_SIM = FEATURE_NAMES.index("hist_sim")
-_HIST_WORDS = FEATURE_NAMES.index("hist_words")
-_GATES = ("query_max_hist_sim", "query_max_hist_words", "query_share_cited", "query_log_cited")
+_COL = {name: i for i, name in enumerate(FEATURE_NAMES)}
+# Query-level gates and the feature each is computed from (an ablation that leaves the feature out drops its gate).
+_GATE_SOURCE = {
+    "query_max_hist_sim": "hist_sim",
+    "query_max_hist_words": "hist_words",
+    "query_share_cited": "cited",
+    "query_log_cited": "cited",
+    "query_enc_gap": "enc_sim",
+    "query_near_gap": "bm25_near",
+    "query_bm25_gap": "bm25",
+    "query_max_hist_lex": "hist_lex",
+}
+_GATES = tuple(_GATE_SOURCE)
 EXPANDED_NAMES: tuple[str, ...] = (
     *FEATURE_NAMES,
     *(f"cited*{name}" for name in FEATURE_NAMES if name != "cited"),
     *(f"cited*{gate}" for gate in _GATES),
 )
+MLP_INPUT_NAMES: tuple[str, ...] = (*EXPANDED_NAMES, *_GATES)
+
+
+def _pool_max(values: np.ndarray, pool: np.ndarray) -> float:
+    return float(values[pool].max()) if pool.any() else 0.0
+
+
+def query_gates(features: np.ndarray) -> np.ndarray:
+    """Query-level numbers (one per ``_GATES`` name): is the best evidence here for an already-cited entry or a
+    new one? Gaps are max over cited entries minus max over uncited ones."""
+    cited = features[:, _CITED] > 0
+    gap = lambda name: _pool_max(features[:, _COL[name]], cited) - _pool_max(features[:, _COL[name]], ~cited)  # noqa: E731
+    return np.array(
+        [
+            _pool_max(features[:, _COL["hist_sim"]], cited),
+            _pool_max(features[:, _COL["hist_words"]], cited),
+            float(cited.mean()),
+            float(np.log1p(cited.sum())),
+            gap("enc_sim"),
+            gap("bm25_near"),
+            gap("bm25"),
+            _pool_max(features[:, _COL["hist_lex"]], cited),
+        ],
+        dtype=np.float32,
+    )
 
 
 def expand(features: np.ndarray) -> np.ndarray:
@@ -44,19 +87,41 @@ def expand(features: np.ndarray) -> np.ndarray:
         return np.zeros((0, len(EXPANDED_NAMES)), np.float32)
     cited = features[:, _CITED : _CITED + 1]
     others = np.delete(features, _CITED, axis=1)
-    gates = np.array(
-        [features[:, _HIST_SIM].max(), features[:, _HIST_WORDS].max(), cited.mean(), np.log1p(cited.sum())],
-        dtype=np.float32,
-    )
-    return np.hstack([features, others * cited, cited * gates[None, :]]).astype(np.float32)
+    return np.hstack([features, others * cited, cited * query_gates(features)[None, :]]).astype(np.float32)
+
+
+def mlp_inputs(features: np.ndarray) -> np.ndarray:
+    """``expand`` plus the gates themselves on every row, so hidden units can condition any feature on them."""
+    if features.shape[0] == 0:
+        return np.zeros((0, len(MLP_INPUT_NAMES)), np.float32)
+    gates = np.repeat(query_gates(features)[None, :], features.shape[0], axis=0)
+    return np.hstack([expand(features), gates]).astype(np.float32)
 
 
 def base_name(name: str) -> str:
-    """The FEATURE_NAMES entry an expanded weight belongs to (gates belong to "cited")."""
-    if name.startswith("cited*"):
-        rest = name[len("cited*") :]
-        return rest if rest in FEATURE_NAMES else "cited"
-    return name
+    """The FEATURE_NAMES entry an input belongs to: "cited*bm25" -> "bm25", a gate -> the feature it is made of."""
+    name = name.removeprefix("cited*")
+    return _GATE_SOURCE.get(name, name)
+
+
+def _fold(parts: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """Sum per-input contributions (rows x inputs) into per-base-feature columns (rows x FEATURE_NAMES)."""
+    out = np.zeros((parts.shape[0], len(FEATURE_NAMES)), np.float32)
+    for j, name in enumerate(names):
+        out[:, _COL[base_name(name)]] += parts[:, j]
+    return out
+
+
+class Ranker(Protocol):
+    """What the engine, the explanations and the bench need from a ranker."""
+
+    meta: dict[str, object]
+
+    def score(self, features: np.ndarray) -> np.ndarray: ...
+
+    def contributions(self, features: np.ndarray) -> np.ndarray: ...
+
+    def save(self, path: str | Path) -> None: ...
 
 
 @dataclass
@@ -72,11 +137,7 @@ class LinearRanker:
 
     def contributions(self, features: np.ndarray) -> np.ndarray:
         """Per base feature, how much it moved each entry's score (expanded weights folded back)."""
-        parts = expand(features) * self.weights
-        out = np.zeros((features.shape[0], len(FEATURE_NAMES)), np.float32)
-        for j, name in enumerate(self.feature_names):
-            out[:, FEATURE_NAMES.index(base_name(name))] += parts[:, j]
-        return out
+        return _fold(expand(features) * self.weights, self.feature_names)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -89,17 +150,74 @@ class LinearRanker:
         Path(path).write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
 
     @classmethod
-    def load(cls, path: str | Path) -> "LinearRanker":
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            weights = data["features"]
-        except FileNotFoundError as exc:
-            raise ModelNotFoundError(f"{path}: no ranker here (run `startref train CORPUS -o DIR`)") from exc
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ModelError(f"{path}: not a startref ranker file: {exc}") from exc
+    def from_json(cls, data: dict[str, Any]) -> "LinearRanker":
+        weights = data["features"]
         w = np.array([float(weights.get(name, 0.0)) for name in EXPANDED_NAMES], np.float32)
         return cls(EXPANDED_NAMES, w, dict(data.get("meta", {})))
+
+
+@dataclass
+class MlpRanker:
+    """score = z @ linear + tanh(z @ hidden.T + hidden_bias) @ output, z = (mlp_inputs(X) - mean) / scale.
+
+    Saved by input name, so a file from an older feature set still loads (a missing input is held at its mean).
+    """
+
+    mean: np.ndarray
+    scale: np.ndarray
+    linear: np.ndarray
+    hidden: np.ndarray
+    hidden_bias: np.ndarray
+    output: np.ndarray
+    meta: dict[str, object] = field(default_factory=dict)
+
+    def _z(self, features: np.ndarray) -> np.ndarray:
+        return (mlp_inputs(features) - self.mean) / self.scale
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        z = self._z(features)
+        return (z @ self.linear + np.tanh(z @ self.hidden.T + self.hidden_bias) @ self.output).astype(np.float32)
+
+    def contributions(self, features: np.ndarray) -> np.ndarray:
+        """Per base feature, gradient x (input - training mean): how much it moved each entry's score compared
+        with an average candidate (exact for the linear part, a first-order account of the hidden layer)."""
+        z = self._z(features)
+        slope = 1.0 - np.tanh(z @ self.hidden.T + self.hidden_bias) ** 2  # rows x hidden
+        grad = self.linear[None, :] + (slope * self.output[None, :]) @ self.hidden  # rows x inputs
+        return _fold(grad * z, MLP_INPUT_NAMES)
+
+    def to_json(self) -> dict[str, object]:
+        r = lambda a: [round(float(v), 6) for v in a]  # noqa: E731
+        return {
+            "kind": "mlp-listwise",
+            "inputs": list(MLP_INPUT_NAMES),
+            "mean": r(self.mean),
+            "scale": r(self.scale),
+            "linear": r(self.linear),
+            "hidden": [r(row) for row in self.hidden],
+            "hidden_bias": r(self.hidden_bias),
+            "output": r(self.output),
+            "meta": self.meta,
+        }
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_json()) + "\n", encoding="utf-8")
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "MlpRanker":
+        names = list(data["inputs"])
+        hidden = np.array(data["hidden"], np.float64)
+        if hidden.ndim != 2 or hidden.shape[1] != len(names):
+            raise ValueError(f"hidden has shape {hidden.shape}, expected (units, {len(names)})")
+        where = {name: i for i, name in enumerate(names)}
+        take = lambda values, default: np.array(  # noqa: E731
+            [values[where[n]] if n in where else default for n in MLP_INPUT_NAMES], np.float32
+        )
+        mean, scale, linear = take(data["mean"], 0.0), take(data["scale"], 1.0), take(data["linear"], 0.0)
+        cols = np.array([where.get(n, -1) for n in MLP_INPUT_NAMES])
+        hidden_full = np.where(cols[None, :] >= 0, hidden[:, np.maximum(cols, 0)], 0.0).astype(np.float32)
+        return cls(mean, scale, linear, hidden_full, np.array(data["hidden_bias"], np.float32),
+                   np.array(data["output"], np.float32), dict(data.get("meta", {})))
 
 
 def fit_listwise(
@@ -147,11 +265,78 @@ def fit_listwise(
     return LinearRanker(EXPANDED_NAMES, w, {"train_queries": len(groups), "l2": l2})
 
 
+def fit_mlp_listwise(
+    groups: Sequence[tuple[np.ndarray, np.ndarray]],
+    hidden: int = 16,
+    steps: int = 200,
+    lr: float = 0.01,
+    weight_decay: float = 1e-4,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> MlpRanker:
+    """Fit ``MlpRanker`` by full-batch Adam on the same listwise loss as ``fit_listwise`` (deterministic per seed).
+
+    All candidate rows of all queries are stacked once; the per-query softmax is computed with scatter sums, so one
+    step is a few matrix products however the list lengths vary.
+    """
+    import torch
+
+    groups = [(x, g.astype(bool)) for x, g in groups if g.any() and len(g) > 1]
+    if not groups:
+        raise ModelError("no training queries with a gold entry in their candidate list")
+    x = np.concatenate([mlp_inputs(f) for f, _ in groups]).astype(np.float64)
+    gid = np.concatenate([np.full(len(g), i, np.int64) for i, (_, g) in enumerate(groups)])
+    gold = np.concatenate([g for _, g in groups]).astype(np.float32)
+    mean, scale = x.mean(0), x.std(0)
+    scale[scale < 1e-9] = 1.0
+    torch.manual_seed(seed)
+    z = torch.from_numpy(((x - mean) / scale).astype(np.float32))
+    ids, y, n_groups = torch.from_numpy(gid), torch.from_numpy(gold), len(groups)
+    linear = torch.nn.Linear(z.shape[1], 1, bias=False)
+    layer = torch.nn.Linear(z.shape[1], hidden)
+    output = torch.nn.Linear(hidden, 1, bias=False)
+    params = [*linear.parameters(), *layer.parameters(), *output.parameters()]
+    opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    for step in range(steps):
+        opt.zero_grad()
+        s = (linear(z) + output(torch.tanh(layer(z)))).squeeze(-1)
+        top = torch.zeros(n_groups).scatter_reduce(0, ids, s.detach(), "amax", include_self=False)
+        e = torch.exp(s - top[ids])
+        total = torch.zeros(n_groups).index_add(0, ids, e)
+        right = torch.zeros(n_groups).index_add(0, ids, e * y)
+        loss = -(torch.log(right + 1e-12) - torch.log(total)).mean()
+        loss.backward()
+        opt.step()
+        if progress and (step % 100 == 0 or step == steps - 1):
+            progress(f"step {step}: listwise loss {loss.detach().item():.4f}")
+    with torch.no_grad():
+        return MlpRanker(
+            mean.astype(np.float32), scale.astype(np.float32), linear.weight[0].numpy().copy(),
+            layer.weight.numpy().copy(), layer.bias.numpy().copy(), output.weight[0].numpy().copy(),
+            {"train_queries": n_groups, "hidden": hidden, "steps": steps, "lr": lr, "weight_decay": weight_decay,
+             "seed": seed},
+        )
+
+
 def default_ranker_path() -> Path:
     return _ARTIFACTS / "ranker.json"
 
 
-def load_ranker(model_dir: str | Path | None = None) -> LinearRanker:
-    """The ranker in ``model_dir`` (from ``startref train``), else the shipped one."""
+def load_ranker(model_dir: str | Path | None = None) -> Ranker:
+    """The ranker in ``model_dir`` (from ``startref train``), else the shipped one; the file says which kind."""
     path = Path(model_dir) / "ranker.json" if model_dir else default_ranker_path()
-    return LinearRanker.load(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ModelNotFoundError(f"{path}: no ranker here (run `startref train CORPUS -o DIR`)") from exc
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path}: not a startref ranker file: {exc}") from exc
+    kind = data.get("kind", "linear-listwise") if isinstance(data, dict) else None
+    try:
+        if kind == "mlp-listwise":
+            return MlpRanker.from_json(data)
+        if kind == "linear-listwise":
+            return LinearRanker.from_json(data)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise ModelError(f"{path}: not a startref ranker file: {exc}") from exc
+    raise ModelError(f"{path}: unknown ranker kind {kind!r} (expected 'mlp-listwise' or 'linear-listwise')")

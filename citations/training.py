@@ -20,10 +20,13 @@ from startref.citations.encoder import SentenceEncoder
 from startref.citations.errors import BibliographyError, StartrefError
 from startref.citations.evaluation import Paper, load_paper, mine_cases
 from startref.citations.features import FEATURE_NAMES, compute_features, index_features
-from startref.citations.ranker import LinearRanker, fit_listwise
+from startref.citations.ranker import Ranker, fit_listwise, fit_mlp_listwise
 from startref.latex.errors import LatexInputError
 
-__all__ = ["CorpusPaper", "read_source_txt", "find_corpus_papers", "encoder_pairs", "crossfit_encoders", "split_halves", "feature_groups", "train_ranker", "TrainResult"]
+__all__ = [
+    "CorpusPaper", "read_source_txt", "find_corpus_papers", "encoder_pairs", "crossfit_encoders", "split_halves",
+    "feature_groups", "fit_ranker", "fit_and_save", "RANKER_KINDS", "train_ranker", "TrainResult",
+]
 
 _DOCUMENTCLASS = re.compile(r"^[^%\n]*\\documentclass", re.M)
 
@@ -99,7 +102,7 @@ def feature_groups(
     papers: Sequence[CorpusPaper],
     encoder: SentenceEncoder | Callable[[str], SentenceEncoder],
     progress: Callable[[str], None] | None = None,
-    max_cases_per_paper: int = 120,
+    max_cases_per_paper: int = 300,
     seed: int = 0,
 ) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
     """(paper name, features, gold mask) for every mined case; papers that cannot be read are reported and skipped.
@@ -145,11 +148,47 @@ def encoder_pairs(
     return out
 
 
+RANKER_KINDS = ("mlp", "linear")
+
+
+def fit_ranker(
+    groups: Sequence[tuple[np.ndarray, np.ndarray]],
+    kind: str = "mlp",
+    *,
+    l2: float = 1e-2,
+    hidden: int = 16,
+    steps: int = 200,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> Ranker:
+    """The shipped kind ("mlp": linear part + one hidden layer) or the plain linear ranker, from mined groups."""
+    if kind == "mlp":
+        return fit_mlp_listwise(groups, hidden=hidden, steps=steps, seed=seed, progress=progress)
+    if kind == "linear":
+        return fit_listwise(groups, l2=l2)
+    raise StartrefError(f"unknown ranker kind {kind!r} (choose from {', '.join(RANKER_KINDS)})")
+
+
+def signal_importance(ranker: Ranker, groups: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
+    """Per feature, the mean over queries of (its contribution to the right entry - its mean contribution over the
+    list): how much it lifts the right entry above the others, in score units."""
+    total = np.zeros(len(FEATURE_NAMES))
+    n = 0
+    for feats, gold in groups:
+        if not gold.any() or len(gold) < 2:
+            continue
+        contrib = ranker.contributions(feats)
+        total += contrib[gold].mean(0) - contrib.mean(0)
+        n += 1
+    return {name: float(v / max(n, 1)) for name, v in zip(FEATURE_NAMES, total)}
+
+
 @dataclass
 class TrainResult:
-    ranker: LinearRanker
+    ranker: Ranker
     papers: int
     queries: int
+    importance: dict[str, float]
 
 
 def crossfit_encoders(crossfit: Path, base: str | Path | None = None) -> Callable[[str], SentenceEncoder]:
@@ -181,9 +220,12 @@ def train_ranker(
     out_dir: Path,
     encoder: SentenceEncoder | Callable[[str], SentenceEncoder],
     *,
+    kind: str = "mlp",
     l2: float = 1e-2,
+    hidden: int = 16,
+    steps: int = 200,
     seed: int = 0,
-    max_cases_per_paper: int = 120,
+    max_cases_per_paper: int = 300,
     progress: Callable[[str], None] | None = None,
     extra_meta: dict[str, object] | None = None,
 ) -> TrainResult:
@@ -196,8 +238,27 @@ def train_ranker(
     for name, feats, gold in feature_groups(papers, encoder, progress, max_cases_per_paper, seed=seed):
         groups.append((feats, gold))
         names.add(name)
-    ranker = fit_listwise(groups, l2=l2)
-    ranker.meta.update({"papers": len(names), "seed": seed, "corpus": Path(corpus).name, **(extra_meta or {})})
+    meta = {"corpus": Path(corpus).name, "max_cases_per_paper": max_cases_per_paper, **(extra_meta or {})}
+    return fit_and_save(groups, names, out_dir, kind=kind, l2=l2, hidden=hidden, steps=steps, seed=seed,
+                        progress=progress, extra_meta=meta)
+
+
+def fit_and_save(
+    groups: Sequence[tuple[np.ndarray, np.ndarray]],
+    names: set[str],
+    out_dir: Path,
+    *,
+    kind: str = "mlp",
+    l2: float = 1e-2,
+    hidden: int = 16,
+    steps: int = 200,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+    extra_meta: dict[str, object] | None = None,
+) -> TrainResult:
+    """Fit the ranker on mined ``groups`` (from the papers ``names``) and write ``ranker.json`` + ``training.json``."""
+    ranker = fit_ranker(groups, kind, l2=l2, hidden=hidden, steps=steps, seed=seed, progress=progress)
+    ranker.meta.update({"papers": len(names), "seed": seed, **(extra_meta or {})})
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ranker.save(out_dir / "ranker.json")
@@ -205,4 +266,4 @@ def train_ranker(
         json.dumps({"papers": sorted(names), "queries": len(groups), "features": list(FEATURE_NAMES)}, indent=2) + "\n",
         encoding="utf-8",
     )
-    return TrainResult(ranker, len(names), len(groups))
+    return TrainResult(ranker, len(names), len(groups), signal_importance(ranker, groups))

@@ -30,8 +30,14 @@ def register(subparsers: Any) -> None:
     parser.add_argument("corpus", type=Path, metavar="CORPUS_DIR", help="folder of papers")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL_DIR", help="where to write ranker.json")
     parser.add_argument("--seed", type=int, default=0, help="seed for sampling cases (default 0)")
-    parser.add_argument("--max-cases", type=int, default=120, help="citations sampled per paper (default 120)")
-    parser.add_argument("--l2", type=float, default=1e-2, help="L2 regularisation of the weights (default 0.01)")
+    parser.add_argument("--max-cases", type=int, default=300, help="citations sampled per paper (default 300)")
+    parser.add_argument(
+        "--ranker", choices=("mlp", "linear"), default="mlp",
+        help="mlp (default, shipped): a linear part plus one small hidden layer; linear: readable weights only",
+    )
+    parser.add_argument("--hidden", type=int, default=16, help="hidden units of the mlp ranker (default 16)")
+    parser.add_argument("--steps", type=int, default=200, help="optimiser steps of the mlp ranker (default 200)")
+    parser.add_argument("--l2", type=float, default=1e-2, help="L2 regularisation of the linear ranker (default 0.01)")
     parser.add_argument("--encoder", metavar="PATH", help="sentence encoder path (default: the embedded MiniLM)")
     parser.add_argument(
         "--encoder-epochs", type=int, default=0, metavar="N",
@@ -95,10 +101,12 @@ def run(args: argparse.Namespace) -> int:
     adapter = _adapter(args, progress)
     encoder = crossfit_encoders(args.crossfit, args.encoder) if args.crossfit else load_encoder(args.encoder, adapter=adapter)
     result = train_ranker(
-        args.corpus, args.output, encoder, l2=args.l2, seed=args.seed, max_cases_per_paper=args.max_cases,
-        progress=progress,
+        args.corpus, args.output, encoder, kind=args.ranker, l2=args.l2, hidden=args.hidden, steps=args.steps,
+        seed=args.seed, max_cases_per_paper=args.max_cases, progress=progress,
+        extra_meta={"crossfit": str(args.crossfit)} if args.crossfit else None,
     )
     print(f"trained on {result.queries} citations from {result.papers} papers -> {args.output / 'ranker.json'}")
-    for name, weight in zip(result.ranker.feature_names, result.ranker.weights):
-        print(f"  {name:<20} {weight:+.3f}")
+    print("how much each signal moves the score of the right entry, on average over the training citations:")
+    for name, value in sorted(result.importance.items(), key=lambda kv: -abs(kv[1])):
+        print(f"  {name:<20} {value:+.3f}")
     return EXIT_OK

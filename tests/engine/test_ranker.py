@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,17 @@ import pytest
 
 from startref.citations.errors import ModelError, ModelNotFoundError
 from startref.citations.features import FEATURE_NAMES
-from startref.citations.ranker import EXPANDED_NAMES, LinearRanker, expand, fit_listwise, load_ranker
+from startref.citations.ranker import (
+    EXPANDED_NAMES,
+    MLP_INPUT_NAMES,
+    LinearRanker,
+    MlpRanker,
+    expand,
+    fit_listwise,
+    fit_mlp_listwise,
+    load_ranker,
+    mlp_inputs,
+)
 
 
 def _synthetic_groups(seed: int = 0, n_queries: int = 200, n_entries: int = 30) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -22,7 +33,7 @@ def _synthetic_groups(seed: int = 0, n_queries: int = 200, n_entries: int = 30) 
         x[:, FEATURE_NAMES.index("cited")] = rng.random(n_entries) < 0.3
         gold = np.zeros(n_entries, dtype=bool)
         gold[rng.integers(n_entries)] = True
-        x[gold, j] += 3.0
+        x[gold, j] += 4.0
         groups.append((x, gold))
     return groups
 
@@ -59,9 +70,76 @@ def test_ablation_keep_zeroes_everything_else() -> None:
     assert nonzero == {"bm25_near"}
 
 
+def _interaction_groups(seed: int, n_queries: int = 300, n_entries: int = 20) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Gold is the entry with the highest 'hist_sim' when the query says "et al." and the highest 'bm25_near'
+    otherwise: no single linear weighting of the two gets both kinds of query right."""
+    rng = np.random.default_rng(seed)
+    groups = []
+    for q in range(n_queries):
+        x = np.zeros((n_entries, len(FEATURE_NAMES)), np.float32)
+        for name in ("hist_sim", "bm25_near", "enc_sim", "bm25"):  # two informative columns, two of noise
+            x[:, FEATURE_NAMES.index(name)] = rng.normal(size=n_entries)
+        etal = q % 2
+        x[:, FEATURE_NAMES.index("query_etal")] = etal
+        col = FEATURE_NAMES.index("hist_sim" if etal else "bm25_near")
+        gold = np.zeros(n_entries, dtype=bool)
+        gold[int(np.argmax(x[:, col]))] = True
+        groups.append((x, gold))
+    return groups
+
+
+def _hit1(ranker, groups) -> float:  # type: ignore[no-untyped-def]
+    return float(np.mean([int(np.argmax(ranker.score(x))) == int(np.argmax(g)) for x, g in groups]))
+
+
+def test_mlp_learns_an_interaction_the_linear_ranker_cannot(tmp_path: Path) -> None:
+    train, test = _interaction_groups(0), _interaction_groups(1)
+    mlp = fit_mlp_listwise(train, hidden=8, steps=300)
+    linear = fit_listwise(train)
+    assert _hit1(mlp, test) > 0.8
+    assert _hit1(mlp, test) > _hit1(linear, test) + 0.2
+    mlp.save(tmp_path / "ranker.json")
+    again = load_ranker(tmp_path)
+    assert isinstance(again, MlpRanker)
+    x = test[0][0]
+    assert np.allclose(again.score(x), mlp.score(x), atol=1e-3)
+    contrib = again.contributions(x)
+    assert contrib.shape == (len(x), len(FEATURE_NAMES))
+    # For the "et al." query the gold entry's lift comes from hist_sim, not from bm25_near.
+    g = int(np.argmax(test[1][1]))
+    c = again.contributions(test[1][0])[g]
+    assert c[FEATURE_NAMES.index("hist_sim")] > c[FEATURE_NAMES.index("bm25_near")]
+
+
+def test_mlp_inputs_hold_the_gates_on_every_row() -> None:
+    x = np.random.default_rng(0).normal(size=(4, len(FEATURE_NAMES))).astype(np.float32)
+    z = mlp_inputs(x)
+    assert z.shape == (4, len(MLP_INPUT_NAMES))
+    assert np.all(z[:, len(EXPANDED_NAMES) :] == z[0, len(EXPANDED_NAMES) :])
+    assert mlp_inputs(np.zeros((0, len(FEATURE_NAMES)), np.float32)).shape == (0, len(MLP_INPUT_NAMES))
+
+
+def test_a_saved_file_missing_inputs_still_loads(tmp_path: Path) -> None:
+    """Rankers are saved by input name: one written before a feature existed scores with it held at its mean."""
+    mlp = fit_mlp_listwise(_synthetic_groups(n_queries=30), hidden=4, steps=20)
+    data = mlp.to_json()
+    drop = data["inputs"].index("bm25_after")
+    for name in ("inputs", "mean", "scale", "linear"):
+        del data[name][drop]
+    data["hidden"] = [row[:drop] + row[drop + 1 :] for row in data["hidden"]]
+    (tmp_path / "ranker.json").write_text(json.dumps(data))
+    again = load_ranker(tmp_path)
+    assert np.isfinite(again.score(_synthetic_groups(seed=5, n_queries=1)[0][0])).all()
+
+
 def test_shipped_ranker_loads_and_bad_files_are_clear(tmp_path: Path) -> None:
     shipped = load_ranker()
-    assert isinstance(shipped, LinearRanker) and np.isfinite(shipped.weights).all()
+    assert isinstance(shipped, (LinearRanker, MlpRanker))
+    assert np.isfinite(shipped.score(_synthetic_groups(n_queries=1)[0][0])).all()
+    (tmp_path / "ranker.json").write_text('{"kind": "forest"}')
+    with pytest.raises(ModelError) as err:
+        load_ranker(tmp_path)
+    assert "forest" in str(err.value)
     with pytest.raises(ModelNotFoundError):
         load_ranker(tmp_path / "nowhere")
     (tmp_path / "ranker.json").write_text("{not json")

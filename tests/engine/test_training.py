@@ -41,7 +41,8 @@ def test_train_command_writes_a_ranker_the_engine_uses(corpus: Path, tmp_path: P
     assert code == 0
     assert "trained on" in capsys.readouterr().out
     data = json.loads((out / "ranker.json").read_text())
-    weights = np.array(list(data["features"].values()))
+    assert data["kind"] == "mlp-listwise"
+    weights = np.array(data["linear"] + [w for row in data["hidden"] for w in row])
     assert np.isfinite(weights).all() and np.abs(weights).sum() > 0
     assert data["meta"]["papers"] == 2
     engine = Engine(EngineConfig(use_generator=False, model_dir=str(out)))
@@ -49,8 +50,17 @@ def test_train_command_writes_a_ranker_the_engine_uses(corpus: Path, tmp_path: P
     text = "We use residual networks "
     bib = "@article{a, title={Deep Residual Learning}, author={He, K.}}\n@article{b, title={Soil}, author={Moss, A.}}"
     assert {c.key for c in engine.suggest(text, len(text), bib_text=bib).candidates} == {"a", "b"}
-    assert np.allclose(engine.ranker.weights, [data["features"].get(n, 0.0) for n in engine.ranker.feature_names])
+    assert np.allclose(engine.ranker.linear, data["linear"], atol=1e-6)
     assert (out / "encoder_adapter.safetensors").is_file()  # the shipped adapter travels with the ranker
+
+
+def test_linear_ranker_is_available_and_readable(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "linear"
+    assert main(["train", str(corpus), "-o", str(out), "--max-cases", "10", "--ranker", "linear", "--quiet"]) == 0
+    data = json.loads((out / "ranker.json").read_text())
+    assert data["kind"] == "linear-listwise" and data["features"]
+    engine = Engine(EngineConfig(use_generator=False, model_dir=str(out)))
+    assert np.allclose(engine.ranker.weights, [data["features"].get(n, 0.0) for n in engine.ranker.feature_names])
 
 
 def test_training_is_deterministic(corpus: Path, tmp_path: Path) -> None:
