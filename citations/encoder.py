@@ -25,6 +25,19 @@ _MAX_TOKENS = 128
 _BATCH = 64
 
 
+def _similar_length_chunks(ids: Sequence[int], texts: Sequence[str]) -> list[list[int]]:
+    """``ids`` sorted by text length and cut into batches of similar length (the longest at most 1.5 times the
+    shortest, plus a little): a batch is padded to its longest text, so one long context batched with two short
+    queries would cost three long ones (measured: 109 ms batched, 49 ms as separate calls, on two cores)."""
+    chunks: list[list[int]] = []
+    for i in sorted(ids, key=lambda i: len(texts[i])):
+        if chunks and len(chunks[-1]) < _BATCH and len(texts[i]) <= 1.5 * len(texts[chunks[-1][0]]) + 40:
+            chunks[-1].append(i)
+        else:
+            chunks.append([i])
+    return chunks
+
+
 class SentenceEncoder:
     """MiniLM-style encoder (``AutoModel`` + mean pooling) with caches; thread-safe."""
 
@@ -94,10 +107,7 @@ class SentenceEncoder:
                     self._lru.move_to_end(text)
                     out[i] = hit
         if missing:
-            # Longest first keeps padding small inside a batch.
-            order = sorted(missing, key=lambda i: len(texts[i]))
-            for start in range(0, len(order), _BATCH):
-                chunk = order[start : start + _BATCH]
+            for chunk in _similar_length_chunks(missing, texts):
                 vecs = self._encode_batch([texts[i] or " " for i in chunk])
                 with self._lock:
                     for i, vec in zip(chunk, vecs):

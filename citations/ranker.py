@@ -272,12 +272,17 @@ def fit_mlp_listwise(
     lr: float = 0.01,
     weight_decay: float = 1e-4,
     seed: int = 0,
+    members: int = 3,
     progress: Callable[[str], None] | None = None,
 ) -> MlpRanker:
     """Fit ``MlpRanker`` by full-batch Adam on the same listwise loss as ``fit_listwise`` (deterministic per seed).
 
     All candidate rows of all queries are stacked once; the per-query softmax is computed with scatter sums, so one
-    step is a few matrix products however the list lengths vary.
+    step is a few matrix products however the list lengths vary. ``members`` networks are fitted from seeds
+    ``seed, seed+1, …`` and averaged — which is again one network (hidden units side by side, output and linear
+    part divided by ``members``), so the file format and the scoring code do not change. Measured on the dev set:
+    single networks vary by about a point of hit@1 between seeds; the average of three is about a point above their
+    mean.
     """
     import torch
 
@@ -289,33 +294,42 @@ def fit_mlp_listwise(
     gold = np.concatenate([g for _, g in groups]).astype(np.float32)
     mean, scale = x.mean(0), x.std(0)
     scale[scale < 1e-9] = 1.0
-    torch.manual_seed(seed)
     z = torch.from_numpy(((x - mean) / scale).astype(np.float32))
+    del x
     ids, y, n_groups = torch.from_numpy(gid), torch.from_numpy(gold), len(groups)
-    linear = torch.nn.Linear(z.shape[1], 1, bias=False)
-    layer = torch.nn.Linear(z.shape[1], hidden)
-    output = torch.nn.Linear(hidden, 1, bias=False)
-    params = [*linear.parameters(), *layer.parameters(), *output.parameters()]
-    opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    for step in range(steps):
-        opt.zero_grad()
-        s = (linear(z) + output(torch.tanh(layer(z)))).squeeze(-1)
-        top = torch.zeros(n_groups).scatter_reduce(0, ids, s.detach(), "amax", include_self=False)
-        e = torch.exp(s - top[ids])
-        total = torch.zeros(n_groups).index_add(0, ids, e)
-        right = torch.zeros(n_groups).index_add(0, ids, e * y)
-        loss = -(torch.log(right + 1e-12) - torch.log(total)).mean()
-        loss.backward()
-        opt.step()
-        if progress and (step % 100 == 0 or step == steps - 1):
-            progress(f"step {step}: listwise loss {loss.detach().item():.4f}")
-    with torch.no_grad():
-        return MlpRanker(
-            mean.astype(np.float32), scale.astype(np.float32), linear.weight[0].numpy().copy(),
-            layer.weight.numpy().copy(), layer.bias.numpy().copy(), output.weight[0].numpy().copy(),
-            {"train_queries": n_groups, "hidden": hidden, "steps": steps, "lr": lr, "weight_decay": weight_decay,
-             "seed": seed},
-        )
+    fitted: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    for member in range(members):
+        torch.manual_seed(seed + member)
+        linear = torch.nn.Linear(z.shape[1], 1, bias=False)
+        layer = torch.nn.Linear(z.shape[1], hidden)
+        output = torch.nn.Linear(hidden, 1, bias=False)
+        opt = torch.optim.Adam([*linear.parameters(), *layer.parameters(), *output.parameters()], lr=lr,
+                               weight_decay=weight_decay)
+        for step in range(steps):
+            opt.zero_grad()
+            s = (linear(z) + output(torch.tanh(layer(z)))).squeeze(-1)
+            top = torch.zeros(n_groups).scatter_reduce(0, ids, s.detach(), "amax", include_self=False)
+            e = torch.exp(s - top[ids])
+            total = torch.zeros(n_groups).index_add(0, ids, e)
+            right = torch.zeros(n_groups).index_add(0, ids, e * y)
+            loss = -(torch.log(right + 1e-12) - torch.log(total)).mean()
+            loss.backward()
+            opt.step()
+            if progress and (step % 50 == 0 or step == steps - 1):
+                progress(f"network {member + 1}/{members}, step {step}: listwise loss {loss.detach().item():.4f}")
+        with torch.no_grad():
+            fitted.append((linear.weight[0].numpy().copy(), layer.weight.numpy().copy(), layer.bias.numpy().copy(),
+                           output.weight[0].numpy().copy()))
+    return MlpRanker(
+        mean.astype(np.float32),
+        scale.astype(np.float32),
+        np.mean([f[0] for f in fitted], axis=0).astype(np.float32),
+        np.concatenate([f[1] for f in fitted]).astype(np.float32),
+        np.concatenate([f[2] for f in fitted]).astype(np.float32),
+        (np.concatenate([f[3] for f in fitted]) / members).astype(np.float32),
+        {"train_queries": n_groups, "hidden": hidden, "members": members, "steps": steps, "lr": lr,
+         "weight_decay": weight_decay, "seed": seed},
+    )
 
 
 def default_ranker_path() -> Path:

@@ -158,12 +158,13 @@ def fit_ranker(
     l2: float = 1e-2,
     hidden: int = 16,
     steps: int = 200,
+    members: int = 3,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> Ranker:
     """The shipped kind ("mlp": linear part + one hidden layer) or the plain linear ranker, from mined groups."""
     if kind == "mlp":
-        return fit_mlp_listwise(groups, hidden=hidden, steps=steps, seed=seed, progress=progress)
+        return fit_mlp_listwise(groups, hidden=hidden, steps=steps, seed=seed, members=members, progress=progress)
     if kind == "linear":
         return fit_listwise(groups, l2=l2)
     raise StartrefError(f"unknown ranker kind {kind!r} (choose from {', '.join(RANKER_KINDS)})")
@@ -224,6 +225,7 @@ def train_ranker(
     l2: float = 1e-2,
     hidden: int = 16,
     steps: int = 200,
+    members: int = 3,
     seed: int = 0,
     max_cases_per_paper: int = 300,
     progress: Callable[[str], None] | None = None,
@@ -239,8 +241,8 @@ def train_ranker(
         groups.append((feats, gold))
         names.add(name)
     meta = {"corpus": Path(corpus).name, "max_cases_per_paper": max_cases_per_paper, **(extra_meta or {})}
-    return fit_and_save(groups, names, out_dir, kind=kind, l2=l2, hidden=hidden, steps=steps, seed=seed,
-                        progress=progress, extra_meta=meta)
+    return fit_and_save(groups, names, out_dir, kind=kind, l2=l2, hidden=hidden, steps=steps, members=members,
+                        seed=seed, progress=progress, extra_meta=meta)
 
 
 def fit_and_save(
@@ -252,12 +254,13 @@ def fit_and_save(
     l2: float = 1e-2,
     hidden: int = 16,
     steps: int = 200,
+    members: int = 3,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
     extra_meta: dict[str, object] | None = None,
 ) -> TrainResult:
     """Fit the ranker on mined ``groups`` (from the papers ``names``) and write ``ranker.json`` + ``training.json``."""
-    ranker = fit_ranker(groups, kind, l2=l2, hidden=hidden, steps=steps, seed=seed, progress=progress)
+    ranker = fit_ranker(groups, kind, l2=l2, hidden=hidden, steps=steps, members=members, seed=seed, progress=progress)
     ranker.meta.update({"papers": len(names), "seed": seed, **(extra_meta or {})})
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--hidden", type=int, default=16, help="hidden units of the mlp ranker (default 16)")
     parser.add_argument("--steps", type=int, default=200, help="optimiser steps of the mlp ranker (default 200)")
+    parser.add_argument(
+        "--members", type=int, default=3, help="networks averaged into the mlp ranker, one per seed (default 3)"
+    )
     parser.add_argument("--l2", type=float, default=1e-2, help="L2 regularisation of the linear ranker (default 0.01)")
     parser.add_argument("--encoder", metavar="PATH", help="sentence encoder path (default: the embedded MiniLM)")
     parser.add_argument(
@@ -102,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
     encoder = crossfit_encoders(args.crossfit, args.encoder) if args.crossfit else load_encoder(args.encoder, adapter=adapter)
     result = train_ranker(
         args.corpus, args.output, encoder, kind=args.ranker, l2=args.l2, hidden=args.hidden, steps=args.steps,
+        members=args.members,
         seed=args.seed, max_cases_per_paper=args.max_cases, progress=progress,
         extra_meta={"crossfit": str(args.crossfit)} if args.crossfit else None,
     )

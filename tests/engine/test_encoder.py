@@ -42,3 +42,17 @@ def test_a_broken_adapter_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ModelError) as err:
         load_encoder(adapter=tmp_path)
     assert ADAPTER_FILE in str(err.value)
+
+
+def test_texts_of_very_different_lengths_are_batched_apart_and_embed_as_alone() -> None:
+    from startref.citations.encoder import _similar_length_chunks
+
+    texts = ["x" * 20, "y" * 400, "z" * 25, "w" * 420, "v" * 2000]
+    chunks = _similar_length_chunks(range(len(texts)), texts)
+    assert chunks == [[0, 2], [1, 3], [4]]
+    enc = load_encoder()
+    mixed = ["A long paragraph about residual networks and image recognition benchmarks " * 6 + "mixed",
+             "short query mixed", "ResNet mixed"]
+    together = enc.encode(mixed)
+    alone = np.vstack([load_encoder().encode([t + " "]) for t in mixed])  # a trailing space: not an LRU hit
+    assert np.allclose(together, alone, atol=1e-4)

@@ -146,3 +146,13 @@ def test_shipped_ranker_loads_and_bad_files_are_clear(tmp_path: Path) -> None:
     with pytest.raises(ModelError) as err:
         load_ranker(tmp_path)
     assert "ranker.json" in str(err.value)
+
+
+def test_mlp_members_average_into_one_network() -> None:
+    """Three networks averaged are saved as one: its score is the mean of the members' scores."""
+    groups = _synthetic_groups(n_queries=40)
+    merged = fit_mlp_listwise(groups, hidden=4, steps=30, members=2, seed=7)
+    alone = [fit_mlp_listwise(groups, hidden=4, steps=30, members=1, seed=s) for s in (7, 8)]
+    x = _synthetic_groups(seed=9, n_queries=1)[0][0]
+    assert merged.hidden.shape[0] == 8 and merged.meta["members"] == 2
+    assert np.allclose(merged.score(x), (alone[0].score(x) + alone[1].score(x)) / 2, atol=1e-4)
