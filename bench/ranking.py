@@ -228,9 +228,11 @@ ABLATION_STEPS: list[tuple[str, tuple[str, ...]]] = [
     ("+ near words (BM25 of last/next words, author, year, key, acronym)",
      ("bm25_near", "bm25_sentence", "bm25_last", "bm25_after", "author_near", "author_adjacent", "year_near",
       "key_near", "acronym_near", "query_etal")),
-    ("+ re-citation (count, recency)", ("cited", "cited_log_count", "cited_recency", "cited_near", "uncited_x_progress")),
+    ("+ re-citation (count, recency, citing rhythm)",
+     ("cited", "cited_log_count", "cited_recency", "cited_near", "uncited_x_progress", "query_new_rate",
+      "query_cite_density")),
     ("+ words around earlier citations", ("hist_sim", "hist_sim_z", "hist_words", "hist_sim_last", "hist_lex")),
-    ("+ co-citation", ("cocite",)),
+    ("+ co-citation, topic and authors of the last cites", ("cocite", "title_sim_recent", "author_recent")),
     ("+ .bib order and neighbourhood", ("bib_next", "bib_near", "bib_next_x_order", "bib_near_x_order", "bib_local")),
     ("+ entry type/year", ("no_title", "year_recent", "is_misc")),
 ]
