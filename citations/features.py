@@ -4,10 +4,12 @@ Why these features (measured on real papers, see DEVELOPERS.md and the README's 
 - what the words around the cursor say: sentence-encoder similarity to the entry's title, BM25 over the entry's
   title/venue/authors, and a short BM25 over the last few words ("BERT~\\cite", "Smith et al.~\\cite");
 - what the document already did: 43% of citations re-cite an earlier key, so how often and how recently an entry
-  was cited, how similar the words around its earlier citations are to the words here, and which entries were
-  cited together with the most recent ones;
+  was cited, how similar the words around its earlier citations are to the words here, which entries were cited
+  together with the most recent ones or share their topic and authors, and whether the author is currently
+  introducing new references (a related-work run) or pointing back;
 - how the author keeps the .bib: many .bib files grow in citation order, so the first not-yet-cited entry after
-  the most recently introduced one is a strong guess for a new citation — when the document so far shows that order.
+  the most recently introduced one is a strong guess for a new citation — when the document so far shows that order;
+  and entries standing next to the ones just cited were often added (and are cited) together.
 The weights are learned (``startref train``); nothing here decides how the features combine.
 """
 

@@ -57,3 +57,28 @@ def test_cocitation_counts_entries_cited_together_before(engine: Engine) -> None
     text = "A \\cite{k0,k4} then \\cite{k2} and \\cite{k3} then B \\cite{k1} then \\cite{k0} now "
     feats, _ = _features(engine, text)
     assert col(feats, "cocite")[4] > 0 and col(feats, "cocite")[2] == 0
+
+
+def test_bib_neighbourhood_rhythm_and_et_al(engine: Engine) -> None:
+    # Cites so far: k0 (new), k0 (again), k0 (again) -> one of the last three introduced a new entry.
+    text = "Residual \\cite{k0} here \\cite{k0} and \\cite{k0}. As shown by He et al. "
+    feats, keys = _features(engine, text)
+    # .bib neighbours of k0 (position 0): k1 at distance 1 scores 1, k2 less, k0 itself 0.
+    local = col(feats, "bib_local")
+    assert local[1] == 1.0 and 0 < local[2] < 1.0 and local[0] == 0.0
+    assert np.allclose(col(feats, "query_new_rate"), 1 / 3)
+    assert np.allclose(col(feats, "query_cite_density"), np.log1p(3))
+    assert np.all(col(feats, "query_etal") == 1.0)
+    assert col(feats, "author_recent").tolist() == [0, 0, 0, 0, 0]  # k0 cited alone: no other entry's author
+
+
+def test_words_around_earlier_citations_count_for_that_entry_only(engine: Engine) -> None:
+    # Windows reach 300 characters before a cite and 120 after it: filler keeps them apart.
+    filler = "Unrelated prose about the weather and trains fills this paragraph. " * 8
+    text = (f"The alpine meadow soil microbes were sampled \\cite{{k2}}. {filler}Residual networks \\cite{{k0}}. "
+            f"{filler}Later we sampled alpine meadow soil microbes again ")
+    feats, keys = _features(engine, text)
+    lex = col(feats, "hist_lex")
+    assert lex[2] > lex[0]
+    assert lex[1] == lex[3] == lex[4] == 0  # never cited: no earlier words
+    assert col(feats, "hist_sim_last")[2] > 0
