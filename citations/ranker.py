@@ -80,22 +80,25 @@ def query_gates(features: np.ndarray) -> np.ndarray:
     )
 
 
-def expand(features: np.ndarray) -> np.ndarray:
-    """Base features, the same features again for already-cited entries only, and the cited x gate columns."""
+def expand(features: np.ndarray, gates: np.ndarray | None = None) -> np.ndarray:
+    """Base features, the same features again for already-cited entries only, and the cited x gate columns
+    (``gates``: ``query_gates(features)`` when the caller already has them)."""
     n = features.shape[0]
     if n == 0:
         return np.zeros((0, len(EXPANDED_NAMES)), np.float32)
+    if gates is None:
+        gates = query_gates(features)
     cited = features[:, _CITED : _CITED + 1]
     others = np.delete(features, _CITED, axis=1)
-    return np.hstack([features, others * cited, cited * query_gates(features)[None, :]]).astype(np.float32)
+    return np.hstack([features, others * cited, cited * gates[None, :]]).astype(np.float32)
 
 
 def mlp_inputs(features: np.ndarray) -> np.ndarray:
     """``expand`` plus the gates themselves on every row, so hidden units can condition any feature on them."""
     if features.shape[0] == 0:
         return np.zeros((0, len(MLP_INPUT_NAMES)), np.float32)
-    gates = np.repeat(query_gates(features)[None, :], features.shape[0], axis=0)
-    return np.hstack([expand(features), gates]).astype(np.float32)
+    gates = query_gates(features)
+    return np.hstack([expand(features, gates), np.repeat(gates[None, :], features.shape[0], axis=0)]).astype(np.float32)
 
 
 def base_name(name: str) -> str:
