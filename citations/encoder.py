@@ -28,7 +28,8 @@ _BATCH = 64
 def _similar_length_chunks(ids: Sequence[int], texts: Sequence[str]) -> list[list[int]]:
     """``ids`` sorted by text length and cut into batches of similar length (the longest at most 1.5 times the
     shortest, plus a little): a batch is padded to its longest text, so one long context batched with two short
-    queries would cost three long ones (measured: 109 ms batched, 49 ms as separate calls, on two cores)."""
+    queries would cost about three long ones (on real dev contexts of 120, 42 and 42 tokens the context alone takes
+    42 ms on one core, the three of them 78 ms when the two short ones go together)."""
     chunks: list[list[int]] = []
     for i in sorted(ids, key=lambda i: len(texts[i])):
         if chunks and len(chunks[-1]) < _BATCH and len(texts[i]) <= 1.5 * len(texts[chunks[-1][0]]) + 40:
