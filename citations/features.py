@@ -86,6 +86,7 @@ _HIST_WINDOW_AFTER = 120
 # request on a long document would otherwise embed hundreds of windows (measured: dropping the encoder's history
 # similarity altogether costs 0.3 points of hit@1 on the dev set; the lexical history features see all of them).
 _HIST_ENCODED = 64
+_HIST_SEEN = 400  # the lexical history features look this far back
 _LAST_WORDS = 3
 _AFTER_WORDS = 8
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
@@ -306,22 +307,39 @@ def _history_features(query: Query, fx: IndexFeatures, n: int) -> dict[str, np.n
     }
 
 
+@dataclass(frozen=True)
+class _CitedWindow:
+    """An earlier cite command with words around it: how many commands ago, and the entry positions it cites."""
+
+    ago: int
+    positions: list[int]
+    window: str
+
+
+def _cited_windows(query: Query, fx: IndexFeatures) -> list[_CitedWindow]:
+    """The last ``_HIST_SEEN`` cite commands that cite an entry of ``fx`` and have words around them, oldest first
+    (computed once per query for the three history-word features)."""
+    total = len(query.history)
+    out: list[_CitedWindow] = []
+    for ordinal, cite in enumerate(query.history[-_HIST_SEEN:], start=max(0, total - _HIST_SEEN)):
+        positions = [fx.key_pos[k] for k in cite.keys if k in fx.key_pos]
+        if positions and cite.window:
+            out.append(_CitedWindow(total - 1 - ordinal, positions, cite.window))
+    return out
+
+
 def _hist_similarity(
-    query: Query, fx: IndexFeatures, encoder: SentenceEncoder, q: np.ndarray, n: int
+    cited: Sequence[_CitedWindow], encoder: SentenceEncoder, q: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Max cosine between the context and the words around each entry's earlier citations, and the cosine with the
     words around its most recent one (-1 when none)."""
     out = np.full(n, -1.0, np.float32)
     last = np.full(n, -1.0, np.float32)
-    windows: list[str] = []
-    owners: list[list[int]] = []
-    for cite in query.history[-_HIST_ENCODED:]:
-        idx = [fx.key_pos[k] for k in cite.keys if k in fx.key_pos]
-        if idx and cite.window:
-            windows.append(cite.window)
-            owners.append(idx)
-    if not windows:
+    recent = [c for c in cited if c.ago < _HIST_ENCODED]
+    if not recent:
         return out, last
+    windows = [c.window for c in recent]
+    owners = [c.positions for c in recent]
     sims = encoder.encode(windows) @ q
     for sim, idx in zip(sims, owners):
         for i in idx:
@@ -336,23 +354,20 @@ def _window_words(window: str) -> frozenset[str]:
     return frozenset(tokenize(window))
 
 
-def _hist_words(query: Query, fx: IndexFeatures, near: set[str], n: int) -> np.ndarray:
+def _hist_words(cited: Sequence[_CitedWindow], near: set[str], n: int) -> np.ndarray:
     """Max share of the words near the cursor that also stand around one earlier citation of each entry."""
     out = np.zeros(n, np.float32)
     if not near:
         return out
-    for cite in query.history[-400:]:
-        idx = [fx.key_pos[k] for k in cite.keys if k in fx.key_pos]
-        if not idx or not cite.window:
-            continue
-        share = len(near.intersection(_window_words(cite.window))) / len(near)
-        for i in idx:
+    for c in cited:
+        share = len(near.intersection(_window_words(c.window))) / len(near)
+        for i in c.positions:
             if share > out[i]:
                 out[i] = share
     return out
 
 
-def _hist_lexical(query: Query, fx: IndexFeatures, n: int) -> np.ndarray:
+def _hist_lexical(query: Query, cited: Sequence[_CitedWindow], n: int) -> np.ndarray:
     """Idf-weighted share of the context's words that stand around some earlier citation of each entry.
 
     Why: the author describes an entry in the same words each time ("the transformer", "our simulator"); the idf comes
@@ -361,12 +376,10 @@ def _hist_lexical(query: Query, fx: IndexFeatures, n: int) -> np.ndarray:
     out = np.zeros(n, np.float32)
     owners: list[tuple[list[int], frozenset[str]]] = []
     df: Counter[str] = Counter()
-    for cite in query.history[-400:]:
-        idx = [fx.key_pos[k] for k in cite.keys if k in fx.key_pos]
-        if idx and cite.window:
-            words = _window_words(cite.window)
-            owners.append((idx, words))
-            df.update(words)
+    for c in cited:
+        words = _window_words(c.window)
+        owners.append((c.positions, words))
+        df.update(words)
     context = set(tokenize(query.context_text))
     if not owners or not context:
         return out
@@ -455,7 +468,8 @@ def compute_features(query: Query, fx: IndexFeatures, encoder: SentenceEncoder) 
     hist = _history_features(query, fx, n)
     recent_sim, recent_author = _recent_neighbours(query, fx, n)
     new_rate, density = _citing_rhythm(query)
-    hist_sim, hist_last = _hist_similarity(query, fx, encoder, q, n)
+    cited_windows = _cited_windows(query, fx)
+    hist_sim, hist_last = _hist_similarity(cited_windows, encoder, q, n)
     has_hist = hist_sim > -1.0
     hist_z = np.zeros(n, np.float32)
     if has_hist.any():
@@ -474,7 +488,7 @@ def compute_features(query: Query, fx: IndexFeatures, encoder: SentenceEncoder) 
         "author_adjacent": author_adjacent,
         "key_near": key_near,
         "acronym_near": acronym_near,
-        "hist_words": _hist_words(query, fx, set(near_words), n),
+        "hist_words": _hist_words(cited_windows, set(near_words), n),
         "year_near": year_near,
         "hist_sim": hist_sim,
         "hist_sim_z": hist_z,
@@ -482,7 +496,7 @@ def compute_features(query: Query, fx: IndexFeatures, encoder: SentenceEncoder) 
         "year_recent": fx.year_recent,
         "enc_sentence": fx.emb @ q_sentence,
         "hist_sim_last": hist_last,
-        "hist_lex": _hist_lexical(query, fx, n),
+        "hist_lex": _hist_lexical(query, cited_windows, n),
         "bib_local": _bib_local(query, fx, n),
         "is_misc": fx.is_misc,
         "enc_near": fx.emb @ q_near,
