@@ -25,7 +25,7 @@ from startref.latex.errors import LatexInputError
 
 __all__ = [
     "CorpusPaper", "read_source_txt", "find_corpus_papers", "encoder_pairs", "crossfit_encoders", "split_halves",
-    "feature_groups", "fit_ranker", "fit_and_save", "RANKER_KINDS", "train_ranker", "TrainResult",
+    "feature_groups", "FitOptions", "fit_ranker", "fit_and_save", "RANKER_KINDS", "train_ranker", "TrainResult",
 ]
 
 _DOCUMENTCLASS = re.compile(r"^[^%\n]*\\documentclass", re.M)
@@ -151,23 +151,31 @@ def encoder_pairs(
 RANKER_KINDS = ("mlp", "linear")
 
 
+@dataclass(frozen=True)
+class FitOptions:
+    """How to fit the ranker: the kind ("mlp", shipped: linear part + one hidden layer; "linear": readable weights)
+    and its settings; ``seed`` also seeds the sampling of cases when mining."""
+
+    kind: str = "mlp"
+    l2: float = 1e-2  # linear
+    hidden: int = 16  # mlp
+    steps: int = 200  # mlp
+    members: int = 3  # mlp
+    seed: int = 0
+
+
 def fit_ranker(
     groups: Sequence[tuple[np.ndarray, np.ndarray]],
-    kind: str = "mlp",
-    *,
-    l2: float = 1e-2,
-    hidden: int = 16,
-    steps: int = 200,
-    members: int = 3,
-    seed: int = 0,
+    options: FitOptions = FitOptions(),
     progress: Callable[[str], None] | None = None,
 ) -> Ranker:
-    """The shipped kind ("mlp": linear part + one hidden layer) or the plain linear ranker, from mined groups."""
-    if kind == "mlp":
-        return fit_mlp_listwise(groups, hidden=hidden, steps=steps, seed=seed, members=members, progress=progress)
-    if kind == "linear":
-        return fit_listwise(groups, l2=l2)
-    raise StartrefError(f"unknown ranker kind {kind!r} (choose from {', '.join(RANKER_KINDS)})")
+    """The ranker ``options`` describe, fitted on mined groups."""
+    if options.kind == "mlp":
+        return fit_mlp_listwise(groups, hidden=options.hidden, steps=options.steps, seed=options.seed,
+                                members=options.members, progress=progress)
+    if options.kind == "linear":
+        return fit_listwise(groups, l2=options.l2)
+    raise StartrefError(f"unknown ranker kind {options.kind!r} (choose from {', '.join(RANKER_KINDS)})")
 
 
 def signal_importance(ranker: Ranker, groups: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
@@ -220,13 +228,8 @@ def train_ranker(
     corpus: Path,
     out_dir: Path,
     encoder: SentenceEncoder | Callable[[str], SentenceEncoder],
+    options: FitOptions = FitOptions(),
     *,
-    kind: str = "mlp",
-    l2: float = 1e-2,
-    hidden: int = 16,
-    steps: int = 200,
-    members: int = 3,
-    seed: int = 0,
     max_cases_per_paper: int = 300,
     progress: Callable[[str], None] | None = None,
     extra_meta: dict[str, object] | None = None,
@@ -237,31 +240,25 @@ def train_ranker(
         raise StartrefError(f"{corpus}: no papers found (folders with SOURCE.txt, or .tex files with \\documentclass)")
     groups: list[tuple[np.ndarray, np.ndarray]] = []
     names: set[str] = set()
-    for name, feats, gold in feature_groups(papers, encoder, progress, max_cases_per_paper, seed=seed):
+    for name, feats, gold in feature_groups(papers, encoder, progress, max_cases_per_paper, seed=options.seed):
         groups.append((feats, gold))
         names.add(name)
     meta = {"corpus": Path(corpus).name, "max_cases_per_paper": max_cases_per_paper, **(extra_meta or {})}
-    return fit_and_save(groups, names, out_dir, kind=kind, l2=l2, hidden=hidden, steps=steps, members=members,
-                        seed=seed, progress=progress, extra_meta=meta)
+    return fit_and_save(groups, names, out_dir, options, progress=progress, extra_meta=meta)
 
 
 def fit_and_save(
     groups: Sequence[tuple[np.ndarray, np.ndarray]],
     names: set[str],
     out_dir: Path,
+    options: FitOptions = FitOptions(),
     *,
-    kind: str = "mlp",
-    l2: float = 1e-2,
-    hidden: int = 16,
-    steps: int = 200,
-    members: int = 3,
-    seed: int = 0,
     progress: Callable[[str], None] | None = None,
     extra_meta: dict[str, object] | None = None,
 ) -> TrainResult:
     """Fit the ranker on mined ``groups`` (from the papers ``names``) and write ``ranker.json`` + ``training.json``."""
-    ranker = fit_ranker(groups, kind, l2=l2, hidden=hidden, steps=steps, members=members, seed=seed, progress=progress)
-    ranker.meta.update({"papers": len(names), "seed": seed, **(extra_meta or {})})
+    ranker = fit_ranker(groups, options, progress)
+    ranker.meta.update({"papers": len(names), "seed": options.seed, **(extra_meta or {})})
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ranker.save(out_dir / "ranker.json")

@@ -95,7 +95,7 @@ def _adapter(args: argparse.Namespace, progress: Any) -> Path | None:
 def run(args: argparse.Namespace) -> int:
     """Train and print the learned weights."""
     from startref.citations.encoder import load_encoder
-    from startref.citations.training import crossfit_encoders, train_ranker
+    from startref.citations.training import FitOptions, crossfit_encoders, train_ranker
 
     def progress(message: str) -> None:
         if not args.quiet:
@@ -103,10 +103,10 @@ def run(args: argparse.Namespace) -> int:
 
     adapter = _adapter(args, progress)
     encoder = crossfit_encoders(args.crossfit, args.encoder) if args.crossfit else load_encoder(args.encoder, adapter=adapter)
+    options = FitOptions(kind=args.ranker, l2=args.l2, hidden=args.hidden, steps=args.steps, members=args.members,
+                         seed=args.seed)
     result = train_ranker(
-        args.corpus, args.output, encoder, kind=args.ranker, l2=args.l2, hidden=args.hidden, steps=args.steps,
-        members=args.members,
-        seed=args.seed, max_cases_per_paper=args.max_cases, progress=progress,
+        args.corpus, args.output, encoder, options, max_cases_per_paper=args.max_cases, progress=progress,
         extra_meta={"crossfit": str(args.crossfit)} if args.crossfit else None,
     )
     print(f"trained on {result.queries} citations from {result.papers} papers -> {args.output / 'ranker.json'}")
