@@ -56,3 +56,30 @@ def test_texts_of_very_different_lengths_are_batched_apart_and_embed_as_alone() 
     together = enc.encode(mixed)
     alone = np.vstack([load_encoder().encode([t + " "]) for t in mixed])  # a trailing space: not an LRU hit
     assert np.allclose(together, alone, atol=1e-4)
+
+
+def test_a_traced_copy_is_kept_then_loaded_and_gives_the_same_vectors(tmp_path: Path) -> None:
+    from startref.citations.encoder import SentenceEncoder
+    from startref.citations.models import default_encoder_path
+
+    first = SentenceEncoder(default_encoder_path(), cache_dir=tmp_path, adapter=SHIPPED)
+    assert first._traced is None  # nothing cached yet: the transformers model, traced for next time
+    assert sorted(p.suffix for p in (tmp_path / "traced-encoders").iterdir()) == [".json", ".pt"]
+    second = SentenceEncoder(default_encoder_path(), cache_dir=tmp_path, adapter=SHIPPED)
+    assert second._traced is not None and second.name == first.name and second.dim == first.dim
+    texts = ["Deep Residual Learning for Image Recognition", "too long " * 300, "", "a padded batch of words"]
+    assert np.allclose(first.encode(texts), second.encode(texts), atol=1e-5)
+    # another adapter (none) is another network: it does not pick up this copy
+    assert SentenceEncoder(default_encoder_path(), cache_dir=tmp_path)._traced is None
+
+
+def test_a_damaged_traced_copy_falls_back_to_the_original(tmp_path: Path) -> None:
+    from startref.citations.encoder import SentenceEncoder
+    from startref.citations.models import default_encoder_path
+
+    SentenceEncoder(default_encoder_path(), cache_dir=tmp_path)
+    (copy,) = (tmp_path / "traced-encoders").glob("*.pt")
+    copy.write_bytes(b"truncated")
+    enc = SentenceEncoder(default_encoder_path(), cache_dir=tmp_path)
+    assert enc._traced is None
+    assert np.allclose(np.linalg.norm(enc.encode(["still works"]), axis=1), 1.0, atol=1e-4)
