@@ -46,8 +46,15 @@ class SentenceEncoder:
     """MiniLM-style encoder (``AutoModel`` + mean pooling) with caches; thread-safe."""
 
     def __init__(
-        self, path: str | Path, device: str = "cpu", cache_dir: Path | None = None, adapter: Path | None = None
+        self,
+        path: str | Path,
+        device: str = "cpu",
+        cache_dir: Path | None = None,
+        adapter: Path | None = None,
+        keep_traced: bool = True,
     ) -> None:
+        """``keep_traced``: trace the network into ``cache_dir`` for faster later starts (a full copy of the weights,
+        ~90 MB for MiniLM: worth it for the models a server or editor starts with, not for training's own)."""
         path = Path(path)
         if not (path / "config.json").is_file():
             raise ModelNotFoundError(f"{path}: no sentence encoder here (config.json missing); pass --encoder PATH")
@@ -71,7 +78,7 @@ class SentenceEncoder:
         self._traced = load_traced(cache_dir, trace_name, path, _MAX_TOKENS) if cache_dir and device == "cpu" else None
         if self._traced is None:
             self._load_original(path, device, adapter)
-            if cache_dir is not None and device == "cpu":
+            if keep_traced and cache_dir is not None and device == "cpu":
                 save_traced(cache_dir, trace_name, self._model, self._tokenizer, path, _MAX_TOKENS)
         self.path = path
         base_name = path.name if path.name != "model" else path.parent.name
@@ -191,9 +198,11 @@ _ENCODERS: dict[tuple[str, str, str], SentenceEncoder] = {}
 _ENCODERS_LOCK = threading.Lock()
 
 
-def load_encoder(spec: str | Path | None = None, device: str = "cpu", adapter: str | Path | None = None) -> SentenceEncoder:
+def load_encoder(
+    spec: str | Path | None = None, device: str = "cpu", adapter: str | Path | None = None, keep_traced: bool = True
+) -> SentenceEncoder:
     """The encoder at ``spec`` (a local folder; None = the embedded MiniLM), with the fine-tuned top layers in the
-    folder ``adapter`` applied when given; loaded once per process."""
+    folder ``adapter`` applied when given; loaded once per process (``keep_traced``: see ``SentenceEncoder``)."""
     from startref.citations.models import cache_dir, configure_torch_threads, default_encoder_path, force_offline
 
     force_offline()
@@ -204,6 +213,6 @@ def load_encoder(spec: str | Path | None = None, device: str = "cpu", adapter: s
     with _ENCODERS_LOCK:
         enc = _ENCODERS.get(key)
         if enc is None:
-            enc = SentenceEncoder(path, device=device, cache_dir=cache_dir(), adapter=adapter_dir)
+            enc = SentenceEncoder(path, device, cache_dir(), adapter_dir, keep_traced=keep_traced)
             _ENCODERS[key] = enc
         return enc

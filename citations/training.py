@@ -214,7 +214,7 @@ def crossfit_encoders(crossfit: Path, base: str | Path | None = None) -> Callabl
         half = halves.get(name)
         if half is None:
             raise StartrefError(f"{crossfit / 'halves.json'}: paper {name!r} has no half; re-run the fine-tuning")
-        return load_encoder(base, adapter=crossfit / f"h{1 - int(half)}")
+        return load_encoder(base, adapter=crossfit / f"h{1 - int(half)}", keep_traced=False)
 
     return encoder_for
 
