@@ -16,6 +16,7 @@ from startref.citations.bibindex import BibIndex
 from startref.citations.features import PriorCite, Query
 from startref.latex.cites import CiteCommand
 from startref.latex.quicktext import quick_text
+from startref.latex.sections import outline_at
 
 __all__ = ["build_query", "BEFORE_RAW_CHARS", "AFTER_RAW_CHARS"]
 
@@ -95,4 +96,11 @@ def build_query(
             window = f"{words.between(cite.start - _HIST_BEFORE, cite.start)} {words.between(cite.end, min(cite.end + _HIST_AFTER, cursor))}"
             history.append(PriorCite(tuple(keys), cite.start, window.strip()))
     excluded = frozenset(e.key for k in exclude_keys if (e := index.get(k)) is not None)
-    return Query(before=before, after=after, history=tuple(history), cursor=cursor, exclude=excluded)
+    return Query(
+        before=before,
+        after=after,
+        history=tuple(history),
+        cursor=cursor,
+        exclude=excluded,
+        outline=outline_at(text, cursor),
+    )

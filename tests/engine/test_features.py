@@ -82,3 +82,20 @@ def test_words_around_earlier_citations_count_for_that_entry_only(engine: Engine
     assert lex[2] > lex[0]
     assert lex[1] == lex[3] == lex[4] == 0  # never cited: no earlier words
     assert col(feats, "hist_sim_last")[2] > 0
+
+
+def test_section_features_scope_earlier_citations_and_read_the_heading(engine: Engine) -> None:
+    text = ("\\section{Introduction}\nResidual \\cite{k0} and soil \\cite{k2}.\n\n"
+            "\\section{Experimental results}\nWe train as in \\cite{k1}.\n\n"
+            "\\subsection{Ablation}\nDropout \\cite{k4}.\n\nAgain \\cite{k3} and now ")
+    feats, keys = _features(engine, text)
+    assert col(feats, "cited_in_section").tolist() == [0, 1, 0, 1, 1]
+    assert col(feats, "cited_in_subsection").tolist() == [0, 0, 0, 1, 1]
+    assert col(feats, "cited_in_paragraph").tolist() == [0, 0, 0, 1, 0]
+    assert np.allclose(col(feats, "query_section_cites"), np.log1p(3))
+    assert np.all(col(feats, "query_section_results") == 1.0)
+    assert np.all(col(feats, "query_section_intro") == 0.0)
+    # "Ablation" and "Experimental results" share no word with a title; "Dropout" would.
+    assert np.all(col(feats, "bm25_heading") == 0.0)
+    dropout, _ = _features(engine, "\\section{Why dropout helps}\nIt prevents overfitting ")
+    assert keys[int(np.argmax(col(dropout, "bm25_heading")))] == "k4"
