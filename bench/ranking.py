@@ -233,6 +233,9 @@ ABLATION_STEPS: list[tuple[str, tuple[str, ...]]] = [
       "query_cite_density")),
     ("+ words around earlier citations", ("hist_sim", "hist_sim_z", "hist_words", "hist_sim_last", "hist_lex")),
     ("+ co-citation, topic and authors of the last cites", ("cocite", "title_sim_recent", "author_recent")),
+    ("+ section and paragraph (cited there before, kind of section, heading words)",
+     ("cited_in_section", "cited_in_subsection", "cited_in_paragraph", "query_section_cites", "query_section_intro",
+      "query_section_related", "query_section_results", "query_section_closing", "bm25_heading")),
     ("+ .bib order and neighbourhood", ("bib_next", "bib_near", "bib_next_x_order", "bib_near_x_order", "bib_local")),
     ("+ entry type/year", ("no_title", "year_recent", "is_misc")),
 ]

@@ -47,6 +47,11 @@ def explain(features: np.ndarray, ranker: Ranker, entry: Entry, query: Query, ma
         when = "in the previous cite" if ago == 0 else f"{ago} cites ago"
         add(("cited", "cited_log_count", "cited_recency", "cited_near"), f"cited {count} time{'s' if count > 1 else ''} earlier (last {when})")
     add(("hist_sim", "hist_sim_z", "hist_words", "hist_sim_last", "hist_lex"), "the text here resembles the text around its earlier citations")
+    if features[_F["cited_in_paragraph"]] > 0:
+        add(("cited_in_paragraph", "cited_in_subsection", "cited_in_section"), "cited earlier in this paragraph")
+    elif features[_F["cited_in_section"]] > 0:
+        add(("cited_in_subsection", "cited_in_section"), "cited earlier in this section")
+    add(("bm25_heading",), "title matches the section's heading")
     words = _shared_words(entry, query)
     if words:
         add(("bm25", "bm25_z", "bm25_near", "bm25_sentence", "bm25_last", "bm25_after"), "title matches " + ", ".join(f"'{w}'" for w in words))

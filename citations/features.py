@@ -7,6 +7,9 @@ Why these features (measured on real papers, see DEVELOPERS.md and the README's 
   was cited, how similar the words around its earlier citations are to the words here, which entries were cited
   together with the most recent ones or share their topic and authors, and whether the author is currently
   introducing new references (a related-work run) or pointing back;
+- where the cursor stands: authors re-cite within the section that discussed an entry, and an introduction or a
+  related-work section brings new entries where a results section points back (``latex/sections.py`` finds the
+  section, the innermost heading and the paragraph);
 - how the author keeps the .bib: many .bib files grow in citation order, so the first not-yet-cited entry after
   the most recently introduced one is a strong guess for a new citation — when the document so far shows that order;
   and entries standing next to the ones just cited were often added (and are cited) together.

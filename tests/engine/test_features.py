@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from startref.citations.bibindex import parse_bib_text
 from startref.citations.engine import Engine
@@ -99,3 +104,14 @@ def test_section_features_scope_earlier_citations_and_read_the_heading(engine: E
     assert np.all(col(feats, "bm25_heading") == 0.0)
     dropout, _ = _features(engine, "\\section{Why dropout helps}\nIt prevents overfitting ")
     assert keys[int(np.argmax(col(dropout, "bm25_heading")))] == "k4"
+
+
+def test_the_ablation_groups_name_every_feature_once(repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # bench/ranking.py --ablation adds the signals group by group; a feature missing there would be measured nowhere
+    spec = importlib.util.spec_from_file_location("bench_ranking", repo_root / "bench" / "ranking.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_ranking", module)  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    named = [name for _, names in module.ABLATION_STEPS for name in names]
+    assert sorted(named) == sorted(FEATURE_NAMES)
