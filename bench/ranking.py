@@ -231,7 +231,7 @@ ABLATION_STEPS: list[tuple[str, tuple[str, ...]]] = [
     ("+ re-citation (count, recency, citing rhythm)",
      ("cited", "cited_log_count", "cited_recency", "cited_near", "uncited_x_progress", "query_new_rate",
       "query_cite_density")),
-    ("+ words around earlier citations", ("hist_sim", "hist_sim_z", "hist_words", "hist_sim_last", "hist_lex")),
+    ("+ words around earlier citations", ("hist_words", "hist_lex")),
     ("+ co-citation, topic and authors of the last cites", ("cocite", "title_sim_recent", "author_recent")),
     ("+ section and paragraph (cited there before, kind of section, heading words)",
      ("cited_in_section", "cited_in_subsection", "cited_in_paragraph", "query_section_cites", "query_section_intro",

@@ -46,7 +46,7 @@ def explain(features: np.ndarray, ranker: Ranker, entry: Entry, query: Query, ma
         ago = int(round(1 / since - 1)) if since > 0 else 0
         when = "in the previous cite" if ago == 0 else f"{ago} cites ago"
         add(("cited", "cited_log_count", "cited_recency", "cited_near"), f"cited {count} time{'s' if count > 1 else ''} earlier (last {when})")
-    add(("hist_sim", "hist_sim_z", "hist_words", "hist_sim_last", "hist_lex"), "the text here resembles the text around its earlier citations")
+    add(("hist_words", "hist_lex"), "the text here resembles the text around its earlier citations")
     if features[_F["cited_in_paragraph"]] > 0:
         add(("cited_in_paragraph", "cited_in_subsection", "cited_in_section"), "cited earlier in this paragraph")
     elif features[_F["cited_in_section"]] > 0:

@@ -53,8 +53,6 @@ FEATURE_NAMES: tuple[str, ...] = (
     "cited_log_count",  # log1p(times cited before)
     "cited_recency",  # 1 / (1 + cite commands since its last citation)
     "cited_near",  # exp(-characters since its last citation / 3000)
-    "hist_sim",  # max cosine(context, words around its earlier citations)
-    "hist_sim_z",
     "hist_words",  # max share of the near words found around one of its earlier citations
     "cocite",  # log1p(times cited together with the keys of the last three cite commands)
     "uncited_x_progress",  # not cited yet x share of the bibliography already cited
@@ -65,7 +63,6 @@ FEATURE_NAMES: tuple[str, ...] = (
     "no_title",  # entry without a usable title (only its key can be matched)
     "year_recent",  # (year - 1950) / 100, 0 when unknown
     "enc_sentence",  # cosine(the sentence the cursor stands in, entry title)
-    "hist_sim_last",  # cosine(context, words around the entry's most recent citation)
     "hist_lex",  # idf-weighted share of the context's words found around the entry's earlier citations
     "bib_local",  # exp(-(.bib distance to the nearest entry of the last three cite commands - 1) / 3)
     "is_misc",  # @misc/@online/@software/@manual or no venue: software, data sets, web pages
@@ -95,11 +92,10 @@ _NEAR_CHARS = 90
 _ADJACENT_CHARS = 40
 _HIST_WINDOW_BEFORE = 300
 _HIST_WINDOW_AFTER = 120
-# The encoder embeds the words around at most this many earlier cite commands (the most recent ones): each new
-# window costs ~20 ms on one laptop core, and a request at a new place in a long document would otherwise embed
-# dozens. Measured on the dev set with one ranker: 8 windows 42.8% hit@1 / 65.7% hit@5, 16: 42.8 / 65.8, 64: 42.5
-# / 66.2 (the lexical history features look at all of them, and see most of what the encoder saw).
-_HIST_ENCODED = 8
+# The words around earlier citations are compared with the context lexically only (``hist_words``, ``hist_lex``).
+# An encoder cosine with those windows was a feature until measured: each window costs ~20-26 ms on a laptop core
+# (a request at a new place in a document met ~5 new ones: p50 196 ms against 68 ms without), and the same ranker
+# scored 42.4% / 65.5% on the dev set with the 8 most recent windows embedded, 42.2% / 65.5% with none.
 _HIST_SEEN = 400  # the lexical history features look this far back
 _LAST_WORDS = 3
 _AFTER_WORDS = 8
@@ -344,7 +340,7 @@ class _CitedWindow:
 
 def _cited_windows(query: Query, fx: IndexFeatures) -> list[_CitedWindow]:
     """The last ``_HIST_SEEN`` cite commands that cite an entry of ``fx`` and have words around them, oldest first
-    (computed once per query for the three history-word features)."""
+    (computed once per query for the history-word features)."""
     total = len(query.history)
     out: list[_CitedWindow] = []
     for ordinal, cite in enumerate(query.history[-_HIST_SEEN:], start=max(0, total - _HIST_SEEN)):
@@ -352,27 +348,6 @@ def _cited_windows(query: Query, fx: IndexFeatures) -> list[_CitedWindow]:
         if positions and cite.window:
             out.append(_CitedWindow(total - 1 - ordinal, positions, cite.window))
     return out
-
-
-def _hist_similarity(
-    cited: Sequence[_CitedWindow], encoder: SentenceEncoder, q: np.ndarray, n: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Max cosine between the context and the words around each entry's earlier citations, and the cosine with the
-    words around its most recent one (-1 when none)."""
-    out = np.full(n, -1.0, np.float32)
-    last = np.full(n, -1.0, np.float32)
-    recent = [c for c in cited if c.ago < _HIST_ENCODED]
-    if not recent:
-        return out, last
-    windows = [c.window for c in recent]
-    owners = [c.positions for c in recent]
-    sims = encoder.encode(windows) @ q
-    for sim, idx in zip(sims, owners):
-        for i in idx:
-            last[i] = sim
-            if sim > out[i]:
-                out[i] = sim
-    return out, last
 
 
 @lru_cache(maxsize=20000)
@@ -525,13 +500,6 @@ def compute_features(query: Query, fx: IndexFeatures, encoder: SentenceEncoder) 
     recent_sim, recent_author = _recent_neighbours(query, fx, n)
     new_rate, density = _citing_rhythm(query)
     cited_windows = _cited_windows(query, fx)
-    hist_sim, hist_last = _hist_similarity(cited_windows, encoder, q, n)
-    has_hist = hist_sim > -1.0
-    hist_z = np.zeros(n, np.float32)
-    if has_hist.any():
-        hist_z[has_hist] = _zscore(hist_sim[has_hist]) if has_hist.sum() > 1 else 0.0
-    hist_sim = np.where(has_hist, hist_sim, 0.0)
-    hist_last = np.where(has_hist, hist_last, 0.0)
     columns = {
         "enc_sim": enc,
         "enc_z": _zscore(enc),
@@ -546,12 +514,9 @@ def compute_features(query: Query, fx: IndexFeatures, encoder: SentenceEncoder) 
         "acronym_near": acronym_near,
         "hist_words": _hist_words(cited_windows, set(near_words), n),
         "year_near": year_near,
-        "hist_sim": hist_sim,
-        "hist_sim_z": hist_z,
         "no_title": fx.no_title,
         "year_recent": fx.year_recent,
         "enc_sentence": fx.emb @ q_sentence,
-        "hist_sim_last": hist_last,
         "hist_lex": _hist_lexical(query, cited_windows, n),
         "bib_local": _bib_local(query, fx, n),
         "is_misc": fx.is_misc,

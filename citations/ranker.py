@@ -38,7 +38,6 @@ _CITED = FEATURE_NAMES.index("cited")
 _COL = {name: i for i, name in enumerate(FEATURE_NAMES)}
 # Query-level gates and the feature each is computed from (an ablation that leaves the feature out drops its gate).
 _GATE_SOURCE = {
-    "query_max_hist_sim": "hist_sim",
     "query_max_hist_words": "hist_words",
     "query_share_cited": "cited",
     "query_log_cited": "cited",
@@ -67,7 +66,6 @@ def query_gates(features: np.ndarray) -> np.ndarray:
     gap = lambda name: _pool_max(features[:, _COL[name]], cited) - _pool_max(features[:, _COL[name]], ~cited)  # noqa: E731
     return np.array(
         [
-            _pool_max(features[:, _COL["hist_sim"]], cited),
             _pool_max(features[:, _COL["hist_words"]], cited),
             float(cited.mean()),
             float(np.log1p(cited.sum())),

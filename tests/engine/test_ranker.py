@@ -71,17 +71,17 @@ def test_ablation_keep_zeroes_everything_else() -> None:
 
 
 def _interaction_groups(seed: int, n_queries: int = 300, n_entries: int = 20) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Gold is the entry with the highest 'hist_sim' when the query says "et al." and the highest 'bm25_near'
+    """Gold is the entry with the highest 'hist_lex' when the query says "et al." and the highest 'bm25_near'
     otherwise: no single linear weighting of the two gets both kinds of query right."""
     rng = np.random.default_rng(seed)
     groups = []
     for q in range(n_queries):
         x = np.zeros((n_entries, len(FEATURE_NAMES)), np.float32)
-        for name in ("hist_sim", "bm25_near", "enc_sim", "bm25"):  # two informative columns, two of noise
+        for name in ("hist_lex", "bm25_near", "enc_sim", "bm25"):  # two informative columns, two of noise
             x[:, FEATURE_NAMES.index(name)] = rng.normal(size=n_entries)
         etal = q % 2
         x[:, FEATURE_NAMES.index("query_etal")] = etal
-        col = FEATURE_NAMES.index("hist_sim" if etal else "bm25_near")
+        col = FEATURE_NAMES.index("hist_lex" if etal else "bm25_near")
         gold = np.zeros(n_entries, dtype=bool)
         gold[int(np.argmax(x[:, col]))] = True
         groups.append((x, gold))
@@ -105,10 +105,10 @@ def test_mlp_learns_an_interaction_the_linear_ranker_cannot(tmp_path: Path) -> N
     assert np.allclose(again.score(x), mlp.score(x), atol=1e-3)
     contrib = again.contributions(x)
     assert contrib.shape == (len(x), len(FEATURE_NAMES))
-    # For the "et al." query the gold entry's lift comes from hist_sim, not from bm25_near.
+    # For the "et al." query the gold entry's lift comes from hist_lex, not from bm25_near.
     g = int(np.argmax(test[1][1]))
     c = again.contributions(test[1][0])[g]
-    assert c[FEATURE_NAMES.index("hist_sim")] > c[FEATURE_NAMES.index("bm25_near")]
+    assert c[FEATURE_NAMES.index("hist_lex")] > c[FEATURE_NAMES.index("bm25_near")]
 
 
 def test_mlp_inputs_hold_the_gates_on_every_row() -> None:
