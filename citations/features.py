@@ -90,8 +90,6 @@ _CTX_AFTER_CHARS = 150
 _NEAR_WORDS = 8
 _NEAR_CHARS = 90
 _ADJACENT_CHARS = 40
-_HIST_WINDOW_BEFORE = 300
-_HIST_WINDOW_AFTER = 120
 # The words around earlier citations are compared with the context lexically only (``hist_words``, ``hist_lex``).
 # An encoder cosine with those windows was a feature until measured: each window costs ~20-26 ms on a laptop core
 # (a request at a new place in a document met ~5 new ones: p50 196 ms against 68 ms without), and the same ranker

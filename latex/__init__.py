@@ -1,4 +1,4 @@
-"""Everything that knows LaTeX: cite commands, cursor context, plain text, bibliography discovery.
+"""Everything that knows LaTeX: cite commands, cursor context, outline, plain text, bibliography discovery.
 
 This package never imports ``startref.citations`` or ``startref.server`` (tests/latex/test_package.py keeps it so);
 it returns plain data (offsets, spans, paths) that the ranking engine, the CLI and the server translate.
@@ -20,6 +20,7 @@ from .placeholders import Placeholder, find_placeholders
 from .plaintext import MATH_PLACEHOLDER, galactica_ref, to_plain_text
 from .position import line_col_from_offset, line_of_offset, lsp_from_offset, offset_from_line_col, offset_from_lsp
 from .quicktext import quick_text
+from .sections import Heading, Outline, headings, outline_at
 from .source import SourceText, decode_tex_bytes, read_tex
 
 __all__ = [
@@ -57,6 +58,11 @@ __all__ = [
     "galactica_ref",
     "MATH_PLACEHOLDER",
     "quick_text",
+    # outline
+    "Heading",
+    "Outline",
+    "headings",
+    "outline_at",
     # placeholders
     "Placeholder",
     "find_placeholders",
