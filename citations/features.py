@@ -329,9 +329,8 @@ def _history_features(query: Query, fx: IndexFeatures, n: int) -> dict[str, np.n
 
 @dataclass(frozen=True)
 class _CitedWindow:
-    """An earlier cite command with words around it: how many commands ago, and the entry positions it cites."""
+    """An earlier cite command with words around it, and the entry positions it cites."""
 
-    ago: int
     positions: list[int]
     window: str
 
@@ -339,12 +338,11 @@ class _CitedWindow:
 def _cited_windows(query: Query, fx: IndexFeatures) -> list[_CitedWindow]:
     """The last ``_HIST_SEEN`` cite commands that cite an entry of ``fx`` and have words around them, oldest first
     (computed once per query for the history-word features)."""
-    total = len(query.history)
     out: list[_CitedWindow] = []
-    for ordinal, cite in enumerate(query.history[-_HIST_SEEN:], start=max(0, total - _HIST_SEEN)):
+    for cite in query.history[-_HIST_SEEN:]:
         positions = [fx.key_pos[k] for k in cite.keys if k in fx.key_pos]
         if positions and cite.window:
-            out.append(_CitedWindow(total - 1 - ordinal, positions, cite.window))
+            out.append(_CitedWindow(positions, cite.window))
     return out
 
 
