@@ -25,7 +25,7 @@ from startref.citations.explain import explain
 from startref.citations.features import Query, compute_features, index_features
 from startref.citations.query import build_query
 from startref.citations.encoder_training import ADAPTER_FILE
-from startref.citations.ranker import Ranker, default_ranker_path, load_ranker
+from startref.citations.ranker import Ranker, default_ranker_path, load_ranker, query_gates
 from startref.citations.suggestion import (
     AnnotateEdit,
     AnnotateResult,
@@ -60,12 +60,14 @@ class EngineConfig:
 
 @dataclass(frozen=True)
 class RankedEntry:
-    """An entry with its ranker score (a logit) and probability within the list."""
+    """An entry with its ranker score (a logit) and probability within the list; ``gates`` are the list's
+    query-level gates, which an explanation of this one row needs."""
 
     entry: Entry
     logit: float
     prob: float
     features: np.ndarray
+    gates: np.ndarray
     generated: str | None = None
 
 
@@ -205,12 +207,13 @@ class Engine:
         fx = index_features(index, self.encoder)
         feats = compute_features(query, fx, self.encoder)
         logits = self.ranker.score(feats)
+        gates = query_gates(feats)
         keep = np.array([k not in query.exclude for k in fx.keys], dtype=bool)
         idx = np.nonzero(keep)[0]
         order = idx[np.argsort(-logits[idx], kind="stable")]
         probs = _softmax(logits[order])
         return [
-            RankedEntry(index.entries[i], float(logits[i]), float(p), feats[i]) for i, p in zip(order, probs)
+            RankedEntry(index.entries[i], float(logits[i]), float(p), feats[i], gates) for i, p in zip(order, probs)
         ]
 
     def with_generation(
@@ -278,7 +281,7 @@ class Engine:
             authors=e.author_text,
             year=e.year,
             score=round(r.prob, 4),
-            why=explain(r.features, self.ranker, e, query),
+            why=explain(r.features, r.gates, self.ranker, e, query),
             generated=r.generated,
         )
 

@@ -30,9 +30,12 @@ def _shared_words(entry: Entry, query: Query, limit: int = 3) -> list[str]:
     return seen
 
 
-def explain(features: np.ndarray, ranker: Ranker, entry: Entry, query: Query, max_reasons: int = 3) -> str:
-    """The top reasons, most important first, joined by '; ' ("" when nothing stands out)."""
-    contrib = ranker.contributions(features[None, :])[0]
+def explain(
+    features: np.ndarray, gates: np.ndarray, ranker: Ranker, entry: Entry, query: Query, max_reasons: int = 3
+) -> str:
+    """The top reasons, most important first, joined by '; ' ("" when nothing stands out); ``features`` is the
+    entry's row, ``gates`` the query-level gates of the whole candidate list (``query_gates`` in ranker.py)."""
+    contrib = ranker.contributions(features[None, :], gates)[0]
     reasons: list[tuple[float, str]] = []
 
     def add(names: tuple[str, ...], text: str) -> None:

@@ -91,11 +91,12 @@ def expand(features: np.ndarray, gates: np.ndarray | None = None) -> np.ndarray:
     return np.hstack([features, others * cited, cited * gates[None, :]]).astype(np.float32)
 
 
-def mlp_inputs(features: np.ndarray) -> np.ndarray:
+def mlp_inputs(features: np.ndarray, gates: np.ndarray | None = None) -> np.ndarray:
     """``expand`` plus the gates themselves on every row, so hidden units can condition any feature on them."""
     if features.shape[0] == 0:
         return np.zeros((0, len(MLP_INPUT_NAMES)), np.float32)
-    gates = query_gates(features)
+    if gates is None:
+        gates = query_gates(features)
     return np.hstack([expand(features, gates), np.repeat(gates[None, :], features.shape[0], axis=0)]).astype(np.float32)
 
 
@@ -120,7 +121,10 @@ class Ranker(Protocol):
 
     def score(self, features: np.ndarray) -> np.ndarray: ...
 
-    def contributions(self, features: np.ndarray) -> np.ndarray: ...
+    def contributions(self, features: np.ndarray, gates: np.ndarray | None = None) -> np.ndarray:
+        """Per base feature, how much it moved each row's score. ``gates``: the list's ``query_gates`` when
+        ``features`` holds only some rows of it (explaining one candidate), since gates are query-level."""
+        ...
 
     def save(self, path: str | Path) -> None: ...
 
@@ -136,9 +140,9 @@ class LinearRanker:
     def score(self, features: np.ndarray) -> np.ndarray:
         return expand(features) @ self.weights
 
-    def contributions(self, features: np.ndarray) -> np.ndarray:
+    def contributions(self, features: np.ndarray, gates: np.ndarray | None = None) -> np.ndarray:
         """Per base feature, how much it moved each entry's score (expanded weights folded back)."""
-        return _fold(expand(features) * self.weights, self.feature_names)
+        return _fold(expand(features, gates) * self.weights, self.feature_names)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -172,17 +176,17 @@ class MlpRanker:
     output: np.ndarray
     meta: dict[str, object] = field(default_factory=dict)
 
-    def _z(self, features: np.ndarray) -> np.ndarray:
-        return (mlp_inputs(features) - self.mean) / self.scale
+    def _z(self, features: np.ndarray, gates: np.ndarray | None = None) -> np.ndarray:
+        return (mlp_inputs(features, gates) - self.mean) / self.scale
 
     def score(self, features: np.ndarray) -> np.ndarray:
         z = self._z(features)
         return (z @ self.linear + np.tanh(z @ self.hidden.T + self.hidden_bias) @ self.output).astype(np.float32)
 
-    def contributions(self, features: np.ndarray) -> np.ndarray:
+    def contributions(self, features: np.ndarray, gates: np.ndarray | None = None) -> np.ndarray:
         """Per base feature, gradient x (input - training mean): how much it moved each entry's score compared
         with an average candidate (exact for the linear part, a first-order account of the hidden layer)."""
-        z = self._z(features)
+        z = self._z(features, gates)
         slope = 1.0 - np.tanh(z @ self.hidden.T + self.hidden_bias) ** 2  # rows x hidden
         grad = self.linear[None, :] + (slope * self.output[None, :]) @ self.hidden  # rows x inputs
         return _fold(grad * z, MLP_INPUT_NAMES)

@@ -20,6 +20,7 @@ from startref.citations.ranker import (
     fit_mlp_listwise,
     load_ranker,
     mlp_inputs,
+    query_gates,
 )
 
 
@@ -109,6 +110,15 @@ def test_mlp_learns_an_interaction_the_linear_ranker_cannot(tmp_path: Path) -> N
     g = int(np.argmax(test[1][1]))
     c = again.contributions(test[1][0])[g]
     assert c[FEATURE_NAMES.index("hist_lex")] > c[FEATURE_NAMES.index("bm25_near")]
+    # Explaining one candidate alone needs the list's gates: with them its row matches the whole list's row.
+    x = test[1][0]
+    x[:, FEATURE_NAMES.index("cited")] = np.arange(len(x)) % 2  # half cited: gates differ from one row's own
+    for ranker in (again, linear):
+        whole = ranker.contributions(x)[g]
+        alone = ranker.contributions(x[g : g + 1], query_gates(x))[0]
+        assert np.allclose(alone, whole, atol=1e-5)
+    # without them the MLP (whose hidden layer reads the gates) explains a different score
+    assert not np.allclose(again.contributions(x[g : g + 1])[0], again.contributions(x)[g], atol=1e-5)
 
 
 def test_mlp_inputs_hold_the_gates_on_every_row() -> None:
