@@ -393,10 +393,14 @@ def _hist_lexical(query: Query, cited: Sequence[_CitedWindow], n: int) -> np.nda
     return out
 
 
-def _bib_local(query: Query, fx: IndexFeatures, n: int) -> np.ndarray:
+def _recent_anchors(query: Query, fx: IndexFeatures) -> list[int]:
+    """Entry positions cited by the last three cite commands (what "the entries cited just before" means below)."""
+    return sorted({fx.key_pos[k] for cite in query.history[-3:] for k in cite.keys if k in fx.key_pos})
+
+
+def _bib_local(anchors: list[int], n: int) -> np.ndarray:
     """Closeness in the .bib to the entries of the last three cite commands: entries added to a .bib together are
     often cited together (exports grouped by collection, files grown one section at a time)."""
-    anchors = sorted({fx.key_pos[k] for cite in query.history[-3:] for k in cite.keys if k in fx.key_pos})
     if not anchors:
         return np.zeros(n, np.float32)
     positions = np.arange(n)
@@ -404,10 +408,9 @@ def _bib_local(query: Query, fx: IndexFeatures, n: int) -> np.ndarray:
     return np.where(dist > 0, np.exp(-(dist - 1) / 3.0), 0.0).astype(np.float32)
 
 
-def _recent_neighbours(query: Query, fx: IndexFeatures, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _recent_neighbours(anchors: list[int], fx: IndexFeatures, n: int) -> tuple[np.ndarray, np.ndarray]:
     """How close each entry is in topic (title embedding) and authorship to the entries cited just before: a run of
     citations in a related-work paragraph tends to stay on one subject and one group's papers."""
-    anchors = sorted({fx.key_pos[k] for cite in query.history[-3:] for k in cite.keys if k in fx.key_pos})
     sim = np.zeros(n, np.float32)
     author = np.zeros(n, np.float32)
     if not anchors:
@@ -493,7 +496,8 @@ def compute_features(query: Query, fx: IndexFeatures, encoder: SentenceEncoder) 
     near_years = set(_YEAR.findall(near_raw))
     year_near = np.array([1.0 if y and y in near_years else 0.0 for y in fx.years], np.float32)
     hist = _history_features(query, fx, n)
-    recent_sim, recent_author = _recent_neighbours(query, fx, n)
+    anchors = _recent_anchors(query, fx)
+    recent_sim, recent_author = _recent_neighbours(anchors, fx, n)
     new_rate, density = _citing_rhythm(query)
     cited_windows = _cited_windows(query, fx)
     columns = {
@@ -514,7 +518,7 @@ def compute_features(query: Query, fx: IndexFeatures, encoder: SentenceEncoder) 
         "year_recent": fx.year_recent,
         "enc_sentence": fx.emb @ q_sentence,
         "hist_lex": _hist_lexical(query, cited_windows, n),
-        "bib_local": _bib_local(query, fx, n),
+        "bib_local": _bib_local(anchors, n),
         "is_misc": fx.is_misc,
         "enc_near": fx.emb @ q_near,
         "bm25_last": np.log1p(fx.bm25.scores(near_words[-_LAST_WORDS:])) if near_words else np.zeros(n, np.float32),
