@@ -241,33 +241,54 @@ ABLATION_STEPS: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
-def ablation(train: list[PaperCases], dev: list[PaperCases]) -> tuple[str, dict]:
+def ablation(train: list[PaperCases], dev: list[PaperCases], engine: Engine, timed_cases: int = 300) -> tuple[str, dict]:
     """Train linear rankers on ``train`` with growing feature sets (and each signal alone), score on ``dev``; the
-    last row adds the shipped kind's hidden layer over all signals."""
+    last row adds the shipped kind's hidden layer over all signals.
+
+    Each row's latency is measured, not estimated: on ``timed_cases`` dev cases spread over the papers (none of them
+    a paper's first case, which pays for the paper's caches) it times building the query plus computing only that
+    row's features (``compute_features(..., only=...)``, the encoder's text cache emptied first) and scoring them.
+    """
+    from startref.citations.query import build_query
+    from startref.latex.cites import find_cites
+    from startref.latex.commands import syntax_with_user_wrappers
+
     groups = [(f, g) for pc in train for f, g in zip(pc.feats, pc.golds)]
     rows: list[list[str]] = []
     results: dict[str, dict] = {}
     used: list[str] = []
+    pool = [(pc, j) for pc in dev for j in range(1, len(pc.cases))]
+    timed = pool[:: max(1, len(pool) // timed_cases)][:timed_cases]
+    cites = {id(pc): find_cites(pc.text, syntax_with_user_wrappers(pc.text)) for pc in dev}
 
-    def evaluate(label: str, names: Sequence[str]) -> None:
-        sub = fit_listwise(groups, keep=list(names))
-        ranks = [r for pc in dev for r in ranks_for(pc, sub.score)]
-        m = metrics(ranks)
+    def latency(names: Sequence[str] | None, score_fn) -> list[float]:  # type: ignore[no-untyped-def]
+        out: list[float] = []
+        for pc, j in timed:
+            fx = index_features(pc.index, engine.encoder)
+            case, doc_cites = pc.cases[j], cites[id(pc)]
+            engine.encoder.forget_texts()
+            t0 = time.perf_counter()
+            query = build_query(pc.text, case.offset, pc.index, doc_cites[: case.ordinal],
+                                after_start=doc_cites[case.ordinal].end)
+            feats = compute_features(query, fx, engine.encoder, only=names)
+            np.argsort(-score_fn(feats))
+            out.append((time.perf_counter() - t0) * 1000)
+        return out
+
+    def add_row(label: str, ranker, names: Sequence[str] | None) -> None:  # type: ignore[no-untyped-def]
+        ranks = [r for pc in dev for r in ranks_for(pc, ranker.score)]
+        m = metrics(ranks, latency(names, ranker.score))
         results[label] = m
-        rows.append([label, pct(m["hit@1"]), pct(m["hit@5"]), f"{m['mrr@10']:.3f}"])
+        rows.append([label, pct(m["hit@1"]), pct(m["hit@5"]), f"{m['mrr@10']:.3f}", f"{m['p50_ms']:.0f}"])
 
     for label, names in ABLATION_STEPS:
-        evaluate(f"alone: {label.lstrip('+ ')}", names)
+        add_row(f"alone: {label.lstrip('+ ')}", fit_listwise(groups, keep=list(names)), names)
     for label, names in ABLATION_STEPS:
         used += names
-        evaluate(label, used)
+        add_row(label, fit_listwise(groups, keep=list(used)), list(used))
     # The shipped kind: the same inputs with one hidden layer (trained here on the ablation's training sample).
-    mlp = fit_mlp_listwise(groups)
-    ranks = [r for pc in dev for r in ranks_for(pc, mlp.score)]
-    m = metrics(ranks)
-    results["+ hidden layer (mlp ranker)"] = m
-    rows.append(["+ hidden layer (mlp ranker)", pct(m["hit@1"]), pct(m["hit@5"]), f"{m['mrr@10']:.3f}"])
-    return table(rows, ["signals (trained on shared/train, scored on dev)", "hit@1", "hit@5", "MRR@10"]), results
+    add_row("+ hidden layer (mlp ranker)", fit_mlp_listwise(groups), None)
+    return table(rows, ["signals (trained on shared/train, scored on dev)", "hit@1", "hit@5", "MRR@10", "p50 ms"]), results
 
 
 def lm_table(papers: list[PaperCases], per_paper: int, seed: int = 0) -> tuple[str, dict]:
@@ -323,7 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out["main"] = results
     if args.ablation:
         train = collect(args.train, engine, quiet=True, max_cases=args.train_max_cases)
-        text, results = ablation(train, dev)
+        text, results = ablation(train, dev, engine)
         print("## Ablation\n\n" + text + "\n")
         out["ablation"] = results
     if args.lm:

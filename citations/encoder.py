@@ -153,6 +153,12 @@ class SentenceEncoder:
                         self._lru.popitem(last=False)
         return out
 
+    def forget_texts(self) -> None:
+        """Empty the in-process cache of ``encode``: a benchmark that times the same text twice measures the
+        encoder, not a dictionary lookup (entry embeddings are kept)."""
+        with self._lock:
+            self._lru.clear()
+
     def encode_corpus(self, texts: Sequence[str], fingerprint: str) -> np.ndarray:
         """Embeddings of a bibliography's entry texts, cached in memory and on disk by content fingerprint.
 

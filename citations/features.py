@@ -23,7 +23,7 @@ import re
 import threading
 from collections import Counter
 from functools import lru_cache
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -471,67 +471,102 @@ def _section_features(query: Query, fx: IndexFeatures, n: int) -> dict[str, np.n
     return out
 
 
-def compute_features(query: Query, fx: IndexFeatures, encoder: SentenceEncoder) -> np.ndarray:
-    """The (entries x FEATURE_NAMES) matrix for ``query``."""
+_ENCODER_TEXTS = {"context": ("enc_sim", "enc_z", "enc_top"), "sentence": ("enc_sentence",), "near": ("enc_near",)}
+_HISTORY_COLUMNS = ("cited", "cited_log_count", "cited_recency", "cited_near", "cocite", "uncited_x_progress", "bib_next",
+                    "bib_near", "bib_next_x_order", "bib_near_x_order")
+_SECTION_COLUMNS = ("cited_in_section", "cited_in_subsection", "cited_in_paragraph", "query_section_cites",
+                    *(name for name, _ in _SECTION_KINDS), "bm25_heading")
+
+
+def compute_features(
+    query: Query, fx: IndexFeatures, encoder: SentenceEncoder, only: Collection[str] | None = None
+) -> np.ndarray:
+    """The (entries x FEATURE_NAMES) matrix for ``query``.
+
+    ``only`` computes just the named columns and leaves the others zero: the ablation benchmark times what each set
+    of signals costs by running exactly the work those signals need (the encoder is called only for the texts an
+    ``enc_*`` column of the set compares with). The default computes every column.
+    """
     n = len(fx.keys)
     if n == 0:
         return np.zeros((0, len(FEATURE_NAMES)), np.float32)
-    sentence = _sentence(query)
+    wanted = frozenset(FEATURE_NAMES) if only is None else frozenset(only)
+    unknown = wanted.difference(FEATURE_NAMES)
+    if unknown:
+        raise ValueError(f"unknown feature names: {', '.join(sorted(unknown))}")
+
+    def want(*names: str) -> bool:
+        return not wanted.isdisjoint(names)
+
+    columns: dict[str, np.ndarray] = {}
+    sentence = _sentence(query) if want("enc_sentence", "bm25_sentence") else ""
     near_words, near_raw = _near_words(query)
-    q, q_sentence, q_near = encoder.encode(
-        [query.context_text or " ", sentence.strip() or " ", " ".join(query.before[-160:].split()[-25:]) or " "]
-    )
-    enc = fx.emb @ q
-    ranks = np.empty(n, np.float32)
-    ranks[np.argsort(-enc, kind="stable")] = np.arange(n, dtype=np.float32)
-    bm = np.log1p(fx.bm25.scores(query.context_text))
-    bm_near = np.log1p(fx.bm25.scores(near_words)) if near_words else np.zeros(n, np.float32)
-    bm_sentence = np.log1p(fx.bm25.scores(sentence))
-    near_folded = {fold(w) for w in re.findall(r"[^\W\d_]{3,}", near_raw)}
-    adjacent_folded = {fold(w) for w in re.findall(r"[^\W\d_]{3,}", query.before[-_ADJACENT_CHARS:])}
-    author_near = np.array([1.0 if toks & near_folded else 0.0 for toks in fx.author_tokens], np.float32)
-    author_adjacent = np.array([1.0 if toks & adjacent_folded else 0.0 for toks in fx.author_tokens], np.float32)
-    key_near = np.array([len(t & near_folded) / len(t) if t else 0.0 for t in fx.key_tokens], np.float32)
-    acronym_near = np.array([1.0 if a and a in near_folded else 0.0 for a in fx.acronyms], np.float32)
-    near_years = set(_YEAR.findall(near_raw))
-    year_near = np.array([1.0 if y and y in near_years else 0.0 for y in fx.years], np.float32)
-    hist = _history_features(query, fx, n)
-    anchors = _recent_anchors(query, fx)
-    recent_sim, recent_author = _recent_neighbours(anchors, fx, n)
-    new_rate, density = _citing_rhythm(query)
-    cited_windows = _cited_windows(query, fx)
-    columns = {
-        "enc_sim": enc,
-        "enc_z": _zscore(enc),
-        "enc_top": 1.0 / (1.0 + ranks),
-        "bm25": bm,
-        "bm25_z": _zscore(bm),
-        "bm25_near": bm_near,
-        "bm25_sentence": bm_sentence,
-        "author_near": author_near,
-        "author_adjacent": author_adjacent,
-        "key_near": key_near,
-        "acronym_near": acronym_near,
-        "hist_words": _hist_words(cited_windows, set(near_words), n),
-        "year_near": year_near,
-        "no_title": fx.no_title,
-        "year_recent": fx.year_recent,
-        "enc_sentence": fx.emb @ q_sentence,
-        "hist_lex": _hist_lexical(query, cited_windows, n),
-        "bib_local": _bib_local(anchors, n),
-        "is_misc": fx.is_misc,
-        "enc_near": fx.emb @ q_near,
-        "bm25_last": np.log1p(fx.bm25.scores(near_words[-_LAST_WORDS:])) if near_words else np.zeros(n, np.float32),
-        "bm25_after": np.log1p(fx.bm25.scores(tokenize(query.after[:120])[:_AFTER_WORDS])),
-        "title_sim_recent": recent_sim,
-        "author_recent": recent_author,
-        "query_new_rate": np.full(n, new_rate, np.float32),
-        "query_cite_density": np.full(n, density, np.float32),
-        "query_etal": np.full(n, 1.0 if _ETAL.search(query.before[-30:]) else 0.0, np.float32),
-        **hist,
-        **_section_features(query, fx, n),
+    encoder_texts = {
+        "context": query.context_text or " ",
+        "sentence": sentence.strip() or " ",
+        "near": " ".join(query.before[-160:].split()[-25:]) or " ",
     }
-    return np.stack([np.asarray(columns[name], np.float32) for name in FEATURE_NAMES], axis=1)
+    needed = [name for name, cols in _ENCODER_TEXTS.items() if want(*cols)]
+    if needed:
+        vectors = dict(zip(needed, encoder.encode([encoder_texts[name] for name in needed])))
+        if "context" in vectors:
+            enc = fx.emb @ vectors["context"]
+            ranks = np.empty(n, np.float32)
+            ranks[np.argsort(-enc, kind="stable")] = np.arange(n, dtype=np.float32)
+            columns.update(enc_sim=enc, enc_z=_zscore(enc), enc_top=1.0 / (1.0 + ranks))
+        if "sentence" in vectors:
+            columns["enc_sentence"] = fx.emb @ vectors["sentence"]
+        if "near" in vectors:
+            columns["enc_near"] = fx.emb @ vectors["near"]
+    if want("bm25", "bm25_z"):
+        bm = np.log1p(fx.bm25.scores(query.context_text))
+        columns.update(bm25=bm, bm25_z=_zscore(bm))
+    if want("bm25_near"):
+        columns["bm25_near"] = np.log1p(fx.bm25.scores(near_words)) if near_words else np.zeros(n, np.float32)
+    if want("bm25_sentence"):
+        columns["bm25_sentence"] = np.log1p(fx.bm25.scores(sentence))
+    if want("bm25_last"):
+        columns["bm25_last"] = (np.log1p(fx.bm25.scores(near_words[-_LAST_WORDS:])) if near_words
+                                else np.zeros(n, np.float32))
+    if want("bm25_after"):
+        columns["bm25_after"] = np.log1p(fx.bm25.scores(tokenize(query.after[:120])[:_AFTER_WORDS]))
+    if want("author_near", "key_near", "acronym_near"):
+        near_folded = {fold(w) for w in re.findall(r"[^\W\d_]{3,}", near_raw)}
+        columns["author_near"] = np.array([1.0 if toks & near_folded else 0.0 for toks in fx.author_tokens], np.float32)
+        columns["key_near"] = np.array([len(t & near_folded) / len(t) if t else 0.0 for t in fx.key_tokens], np.float32)
+        columns["acronym_near"] = np.array([1.0 if a and a in near_folded else 0.0 for a in fx.acronyms], np.float32)
+    if want("author_adjacent"):
+        adjacent_folded = {fold(w) for w in re.findall(r"[^\W\d_]{3,}", query.before[-_ADJACENT_CHARS:])}
+        columns["author_adjacent"] = np.array(
+            [1.0 if toks & adjacent_folded else 0.0 for toks in fx.author_tokens], np.float32
+        )
+    if want("year_near"):
+        near_years = set(_YEAR.findall(near_raw))
+        columns["year_near"] = np.array([1.0 if y and y in near_years else 0.0 for y in fx.years], np.float32)
+    if want("query_etal"):
+        columns["query_etal"] = np.full(n, 1.0 if _ETAL.search(query.before[-30:]) else 0.0, np.float32)
+    if want(*_HISTORY_COLUMNS):
+        columns.update(_history_features(query, fx, n))
+    if want("bib_local", "title_sim_recent", "author_recent"):
+        anchors = _recent_anchors(query, fx)
+        columns["bib_local"] = _bib_local(anchors, n)
+        columns["title_sim_recent"], columns["author_recent"] = _recent_neighbours(anchors, fx, n)
+    if want("query_new_rate", "query_cite_density"):
+        new_rate, density = _citing_rhythm(query)
+        columns["query_new_rate"] = np.full(n, new_rate, np.float32)
+        columns["query_cite_density"] = np.full(n, density, np.float32)
+    if want("hist_words", "hist_lex"):
+        cited_windows = _cited_windows(query, fx)
+        columns["hist_words"] = _hist_words(cited_windows, set(near_words), n)
+        columns["hist_lex"] = _hist_lexical(query, cited_windows, n)
+    if want(*_SECTION_COLUMNS):
+        columns.update(_section_features(query, fx, n))
+    columns.update(no_title=fx.no_title, year_recent=fx.year_recent, is_misc=fx.is_misc)
+    out = np.zeros((n, len(FEATURE_NAMES)), np.float32)
+    for j, name in enumerate(FEATURE_NAMES):
+        if name in wanted:
+            out[:, j] = columns[name]
+    return out
 
 
 def group_history(cites: Sequence[tuple[Sequence[str], int, str]], index: BibIndex) -> tuple[PriorCite, ...]:

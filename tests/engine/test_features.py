@@ -107,12 +107,41 @@ def test_section_features_scope_earlier_citations_and_read_the_heading(engine: E
     assert keys[int(np.argmax(col(dropout, "bm25_heading")))] == "k4"
 
 
-def test_the_ablation_groups_name_every_feature_once(repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # bench/ranking.py --ablation adds the signals group by group; a feature missing there would be measured nowhere
+def _ablation_steps(repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[str, ...]]]:
     spec = importlib.util.spec_from_file_location("bench_ranking", repo_root / "bench" / "ranking.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "bench_ranking", module)  # its dataclasses look their module up there
     spec.loader.exec_module(module)
-    named = [name for _, names in module.ABLATION_STEPS for name in names]
+    return module.ABLATION_STEPS
+
+
+def test_the_ablation_groups_name_every_feature_once(repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # bench/ranking.py --ablation adds the signals group by group; a feature missing there would be measured nowhere
+    named = [name for _, names in _ablation_steps(repo_root, monkeypatch) for name in names]
     assert sorted(named) == sorted(FEATURE_NAMES)
+
+
+def test_a_subset_of_columns_is_computed_alone_and_matches_the_full_matrix(
+    engine: Engine, repo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The ablation bench times each signal set by computing only its columns: they must be the very same numbers,
+    # and a set without encoder features must not call the encoder at all.
+    text = ("\\section{Introduction}\nResidual nets \\cite{k0} and soil \\cite{k2}; dropout \\cite{k4,k0}.\n\n"
+            "As shown by LeCun et al. in 1998 for document recognition ")
+    index = parse_bib_text(BIB)
+    fx = index_features(index, engine.encoder)
+    query = build_query(text, len(text), index, find_cites(text))
+    full = compute_features(query, fx, engine.encoder)
+    calls: list[int] = []
+    real_encode = engine.encoder.encode
+    monkeypatch.setattr(engine.encoder, "encode", lambda texts: calls.append(len(texts)) or real_encode(texts))
+    for _, names in _ablation_steps(repo_root, monkeypatch):
+        calls.clear()
+        part = compute_features(query, fx, engine.encoder, only=names)
+        inside = np.array([name in names for name in FEATURE_NAMES])
+        assert np.array_equal(part[:, inside], full[:, inside]), names
+        assert not part[:, ~inside].any(), names
+        assert bool(calls) == any(name.startswith("enc_") for name in names), names
+    with pytest.raises(ValueError, match="no_such_feature"):
+        compute_features(query, fx, engine.encoder, only=["bm25", "no_such_feature"])
