@@ -39,7 +39,10 @@ def test_train_command_writes_a_ranker_the_engine_uses(corpus: Path, tmp_path: P
     out = tmp_path / "model"
     code = main(["train", str(corpus), "-o", str(out), "--max-cases", "20", "--quiet"])
     assert code == 0
-    assert "trained on" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "trained on" in captured.out
+    # Two papers are far fewer than the shipped ranker learned from: the user is told, and how to compare.
+    assert "warning: this ranker learned from" in captured.err and f"--model-dir {out}" in captured.err
     data = json.loads((out / "ranker.json").read_text())
     assert data["kind"] == "mlp-listwise"
     weights = np.array(data["linear"] + [w for row in data["hidden"] for w in row])
@@ -52,6 +55,15 @@ def test_train_command_writes_a_ranker_the_engine_uses(corpus: Path, tmp_path: P
     assert {c.key for c in engine.suggest(text, len(text), bib_text=bib).candidates} == {"a", "b"}
     assert np.allclose(engine.ranker.linear, data["linear"], atol=1e-6)
     assert (out / "encoder_adapter.safetensors").is_file()  # the shipped adapter travels with the ranker
+
+
+def test_no_small_corpus_warning_for_a_corpus_as_large_as_the_shipped_one(tmp_path: Path, repo_root: Path) -> None:
+    from startref.cli.train import small_corpus_warning
+
+    shipped = json.loads((repo_root / "citations" / "artifacts" / "ranker.json").read_text())
+    queries = shipped["meta"]["train_queries"]
+    assert small_corpus_warning(queries, 73, tmp_path) is None
+    assert small_corpus_warning(queries // 2 - 1, 10, tmp_path) is not None
 
 
 def test_linear_ranker_is_available_and_readable(corpus: Path, tmp_path: Path) -> None:
