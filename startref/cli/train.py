@@ -99,7 +99,7 @@ def small_corpus_warning(queries: int, papers: int, output: Path) -> str | None:
 
     Why: measured on shared/train (MODEL_CARD.md, "Training on your own papers"), a ranker fitted on an author's
     other one or two papers ranked that author's next paper much worse than one fitted on fifty papers by others
-    (21.8% against 35.7% hit@1), and the shipped ranker still gains about two points per doubling of its data. A
+    (21.8% against 35.8% hit@1), and the shipped ranker still gains about two points per doubling of its data. A
     user who trains on a few papers of their own should not swap the shipped ranker for a worse one unknowingly.
     """
     from startref.citations.ranker import default_ranker_path
