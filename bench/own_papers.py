@@ -79,7 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("| ranker | trained on | cases | hit@1 | hit@5 | MRR@10 |")
     print("|---|---|---|---|---|---|")
     print(row("base", f"{papers_base} papers of other owners ({len(base_cases)} citations)", base_ranks))
-    print(row("own papers", f"the owner's other 1-2 papers (median {int(np.median(own_sizes))} citations)", own_ranks))
+    others = sorted({len(names) - 1 for names in held.values()})
+    span = f"{others[0]}-{others[-1]}" if others[0] != others[-1] else f"{others[0]}"
+    print(row("own papers", f"the owner's other {span} papers (median {int(np.median(own_sizes))} citations)", own_ranks))
     return 0
 
 
