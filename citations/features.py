@@ -471,6 +471,7 @@ def _section_features(query: Query, fx: IndexFeatures, n: int) -> dict[str, np.n
     return out
 
 
+_ALL_FEATURES = frozenset(FEATURE_NAMES)
 _ENCODER_TEXTS = {"context": ("enc_sim", "enc_z", "enc_top"), "sentence": ("enc_sentence",), "near": ("enc_near",)}
 _HISTORY_COLUMNS = ("cited", "cited_log_count", "cited_recency", "cited_near", "cocite", "uncited_x_progress", "bib_next",
                     "bib_near", "bib_next_x_order", "bib_near_x_order")
@@ -490,8 +491,8 @@ def compute_features(
     n = len(fx.keys)
     if n == 0:
         return np.zeros((0, len(FEATURE_NAMES)), np.float32)
-    wanted = frozenset(FEATURE_NAMES) if only is None else frozenset(only)
-    unknown = wanted.difference(FEATURE_NAMES)
+    wanted = _ALL_FEATURES if only is None else frozenset(only)
+    unknown = wanted.difference(_ALL_FEATURES)
     if unknown:
         raise ValueError(f"unknown feature names: {', '.join(sorted(unknown))}")
 
