@@ -23,6 +23,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
+from ranking import metrics, pct, table  # noqa: E402  (bench/ranking.py: the same measures and tables)
 from startref.citations.ranker import Ranker, fit_mlp_listwise  # noqa: E402
 from startref.citations.training import crossfit_encoders, feature_groups, find_corpus_papers  # noqa: E402
 
@@ -42,10 +43,9 @@ def ranks(ranker: Ranker, cases: Cases) -> list[int]:
     return out
 
 
-def row(label: str, trained_on: str, r: Sequence[int]) -> str:
-    a = np.asarray(r, dtype=np.float64)
-    mrr10 = float(np.where(a <= 10, 1 / a, 0).mean())
-    return f"| {label} | {trained_on} | {len(a)} | {100 * (a == 1).mean():.1f}% | {100 * (a <= 5).mean():.1f}% | {mrr10:.3f} |"
+def row(label: str, trained_on: str, r: Sequence[int]) -> list[str]:
+    m = metrics(r)
+    return [label, trained_on, str(len(r)), pct(m["hit@1"]), pct(m["hit@5"]), f"{m['mrr@10']:.3f}"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,12 +76,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             own_sizes.append(len(own))
     papers_base = len(by_paper) - len(held_names)
     print(f"{len(held_names)} held-out papers of {len(held)} owners with two or more papers in {args.train}\n")
-    print("| ranker | trained on | cases | hit@1 | hit@5 | MRR@10 |")
-    print("|---|---|---|---|---|---|")
-    print(row("base", f"{papers_base} papers of other owners ({len(base_cases)} citations)", base_ranks))
     others = sorted({len(names) - 1 for names in held.values()})
     span = f"{others[0]}-{others[-1]}" if others[0] != others[-1] else f"{others[0]}"
-    print(row("own papers", f"the owner's other {span} papers (median {int(np.median(own_sizes))} citations)", own_ranks))
+    rows = [
+        row("base", f"{papers_base} papers of other owners ({len(base_cases)} citations)", base_ranks),
+        row("own papers", f"the owner's other {span} papers (median {int(np.median(own_sizes))} citations)", own_ranks),
+    ]
+    print(table(rows, ["ranker", "trained on", "cases", "hit@1", "hit@5", "MRR@10"]))
     return 0
 
 
