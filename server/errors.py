@@ -6,12 +6,17 @@ lookup; nothing a user sends may surface as a 500 with a traceback.
 
 Status per code (anything not listed: 400 for user-input errors, 500 ``internal_error`` for bugs):
 
-    400 forbidden_path, bibliography_empty, bibliography_unreadable, file_unreadable, binary_input, bad_request
+    400 forbidden_path, bibliography_empty, bibliography_unreadable, file_unreadable, binary_input, bad_request,
+        invalid_input
     401 unauthorized              403 forbidden_host, forbidden_origin
     404 bibliography_not_found, not_found            405 method_not_allowed
     413 payload_too_large, bibliography_too_large
     422 invalid_request, cursor_out_of_range
+    500 internal_error
     503 not_ready, model_not_found, model_error
+
+README.md's error table lists exactly these; ``tests/server/test_error_table.py`` keeps the two (and every code the
+server and the engine can raise) in step.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "bibliography_unreadable": 400,
     "file_unreadable": 400,
     "binary_input": 400,
+    "invalid_input": 400,  # StartrefError's own code: an engine input error without a more specific one
     "unauthorized": 401,
     "forbidden_host": 403,
     "forbidden_origin": 403,
