@@ -35,12 +35,13 @@ test-python: setup
 test-extension: setup system-deps
 	STARTREF_PYTHON=$(abspath $(PY)) bash editor-extension/vscode/scripts/test-all.sh
 
-# Chromium drives a real VS Code (code-server) headless; ripgrep and libkrb5 are what code-server needs here.
+# Debian packages of the real-editor / real-browser tests, as COMMAND_OR_PATH:PACKAGE; each editor integration
+# appends its own (REAL_TOOL_DEPS += nvim:neovim). Chromium drives a real VS Code (code-server) headless; ripgrep,
+# libkrb5 and a compiler are what code-server needs here. Installed as root; otherwise a developer is told the
+# apt command (the tests skip, saying so) and CI=true fails: scripts/real-tools.sh.
+REAL_TOOL_DEPS := chromium:chromium rg:ripgrep /usr/include/krb5.h:libkrb5-dev g++:build-essential
 system-deps:
-	@if ! command -v chromium >/dev/null || ! command -v rg >/dev/null || ! test -e /usr/include/krb5.h; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium ripgrep libkrb5-dev >/dev/null; \
-	  else echo "install chromium ripgrep libkrb5-dev (apt) for the real-VS-Code test"; fi; \
-	fi
+	@bash scripts/real-tools.sh install $(REAL_TOOL_DEPS)
 
 bench: setup
 	$(PY) bench/ranking.py
