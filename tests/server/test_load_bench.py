@@ -76,3 +76,10 @@ def test_the_script_reports_unseen_and_replayed_runs(load_bench: ModuleType, ser
     for run in report["runs"]:
         assert run["n"] == 3 and run["statuses"] == {"200": 3}
         assert 0 < run["p50_ms"] <= run["p95_ms"]
+
+
+def test_a_failed_warm_up_stops_the_script(load_bench: ModuleType, server: RunningServer, bench_papers: Path) -> None:
+    # a table of 401s (or timeouts) measured as latencies would be a lie; the script says why and stops
+    with pytest.raises(SystemExit, match="the first requests failed"):
+        load_bench.main(["--url", server.base_url, "--token", "wrong", "--papers", str(bench_papers),
+                         "--max-bibs", "1", "--requests", "1"])
