@@ -229,6 +229,7 @@ class Result:
     answered: int = 0
     errors: list[str] = field(default_factory=list)
     wall_s: float = 0.0
+    sent: list[Request] = field(default_factory=list)  # what was sent before the run ended (a replay sends these)
 
 
 def _pct(values: Sequence[float], q: float) -> float:
@@ -252,6 +253,8 @@ def run_load(url: str, requests: Sequence[Request], *, clients: int, duration_s:
             while time.monotonic() < deadline:
                 with lock:
                     req = next(it, None)
+                    if req is not None:
+                        result.sent.append(req)
                 if req is None:
                     return
                 t0 = time.perf_counter()
@@ -440,6 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                       f"(asked for {args.requests}); none is repeated")
             for kind in ("unseen", "replayed"):
                 res = run_load(url, todo, clients=n_clients, duration_s=args.duration, token=args.token)
+                todo = res.sent  # a replay sends exactly what the unseen run sent (it may have run out of time)
                 rss = _server_rss_mb(proc.pid if proc else None, url)
                 print(_row(f"{n_clients} client(s) {kind}", res, rss))
                 for err in res.errors[:5]:

@@ -78,6 +78,15 @@ def test_the_script_reports_unseen_and_replayed_runs(load_bench: ModuleType, ser
         assert 0 < run["p50_ms"] <= run["p95_ms"]
 
 
+def test_a_run_cut_short_by_its_duration_knows_what_it_sent(load_bench: ModuleType, server: RunningServer,
+                                                            bench_papers: Path) -> None:
+    # the replay row must time the same requests as the unseen row, not the ones the unseen run had no time for
+    plan = load_bench.plan_runs(load_bench.masked_requests(bench_papers, k=5), [40], max_bibs=1)
+    res = load_bench.run_load(server.base_url, plan.batches[0], clients=1, duration_s=0.3, token=server.token)
+    assert 1 <= len(res.sent) == len(res.latencies_ms) < 40
+    assert res.sent == plan.batches[0][: len(res.sent)]
+
+
 def test_a_failed_warm_up_stops_the_script(load_bench: ModuleType, server: RunningServer, bench_papers: Path) -> None:
     # a table of 401s (or timeouts) measured as latencies would be a lie; the script says why and stops
     with pytest.raises(SystemExit, match="the first requests failed"):
