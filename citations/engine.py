@@ -24,7 +24,7 @@ from startref.citations.encoder import SentenceEncoder, load_encoder
 from startref.citations.errors import BibliographyError, DeadlineExceeded, check_deadline
 from startref.citations.explain import explain
 from startref.citations.features import Query, compute_features, index_features
-from startref.citations.query import build_query
+from startref.citations.query import DocumentWords, build_query
 from startref.citations.encoder_training import ADAPTER_FILE
 from startref.citations.ranker import Ranker, default_ranker_path, load_ranker, query_gates
 from startref.citations.suggestion import (
@@ -343,6 +343,7 @@ class Engine:
         syntax = syntax_with_user_wrappers(text)
         cites = find_cites(text, syntax)
         dominant = command or dominant_command(cites, syntax)
+        words = DocumentWords(text, cites)  # shared by every placeholder: linear, not placeholders x document
         edits: list[AnnotateEdit] = []
         for n, holder in enumerate(holders):
             try:
@@ -353,7 +354,7 @@ class Engine:
                 warnings.append(f"time limit reached: {len(holders) - n} placeholders left as written "
                                 "(send the new text again to fill the rest)")
                 break
-            query = build_query(text, holder.start, index, cites, after_start=holder.end)
+            query = build_query(text, holder.start, index, cites, after_start=holder.end, words=words)
             ranked = self.rank(query, index)
             ranked, _unresolved = self.with_generation(text, holder.start, ranked, index, max(keep_k, 5))
             if not ranked:

@@ -254,7 +254,7 @@ def create_app(settings: ServerSettings, engine: Any | None = None) -> FastAPI:
         eng = await runtime.engine_ready()
         tex_path = check_tex_path(body.path, settings.file_rules)
         bibs = check_bib_paths(body.bib, settings.file_rules)
-        deadline = time.monotonic() + settings.request_deadline_s
+        deadline = time.monotonic() + min(settings.request_deadline_s, settings.annotate_budget_s)
 
         def work() -> Any:
             before = _parses()

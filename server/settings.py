@@ -57,9 +57,11 @@ class ServerSettings:
     #: How long a request waits for models still loading at startup before answering 503 ``not_ready``.
     ready_timeout_s: float = 120.0
     #: Per-request time limit, checked between stages (503 ``deadline_exceeded``; annotate returns what it filled).
-    request_deadline_s: float = 20.0
+    request_deadline_s: float = 10.0
     #: Placeholders filled per ``/v1/annotate`` request; the rest stay as written, with a warning.
-    max_placeholders: int = 100
+    max_placeholders: int = 50
+    #: ``/v1/annotate`` stops filling after this many seconds and returns what it filled (with a warning).
+    annotate_budget_s: float = 4.0
     #: How long the server waits for a request body to arrive in full (408 ``request_timeout``).
     body_timeout_s: float = 30.0
 
