@@ -8,10 +8,11 @@ proposes a non-ASCII key read from such a line (it could not be byte-identical t
 
 Why one junk rule: binary data (a PDF fragment pasted in, a truncated download) used to refuse the whole file when
 it sat in the first 64 KB, pass with a warning after it, and become garbage entries when sent as ``bib_text``.
-Now, wherever it sits and however the bibliography arrives, a line holding a control character that no BibTeX
+Now, wherever it sits and however the bibliography arrives, a line holding control characters that no BibTeX
 file contains (NUL, and the other C0 controls but tab, newline, carriage return, form feed and escape) or a lone
-surrogate is *junk*: it is blanked (its newline kept, so every line number stays true) and reported as one
-``binary_data`` problem per run of junk lines. The entries around it parse as usual.
+surrogate is *junk* (``_is_junk`` has the exact rule): it is blanked (its newline kept, so every line number
+stays true) and reported as one ``binary_data`` problem per run of junk lines. The entries around it parse as
+usual.
 """
 
 from __future__ import annotations
@@ -58,6 +59,18 @@ def _capped(problems: list[tuple[int, str, str]], kind: str, what: str) -> list[
         (rest[0][0], kind, f"{len(rest)} more {what} (the first of them at line {rest[0][0]})")]
 
 
+def _is_junk(line: str) -> bool:
+    """NUL or a lone surrogate anywhere, or control characters that are not a rare slip (at least two, and at
+    least 1% of the line). A single stray control in a long line is a typo seen in real files (``\v{Z}`` written
+    through a string escape becomes a vertical tab), not junk: that line is kept."""
+    found = _JUNK_CHARS.findall(line)
+    if not found:
+        return False
+    if any(ch == "\x00" or "\ud800" <= ch <= "\udfff" for ch in found):
+        return True
+    return len(found) >= 2 and len(found) * 100 >= len(line)
+
+
 def clean_bib_text(text: str) -> DecodedBib:
     """Blank the junk lines of ``text`` (see the module docstring); a text without junk is returned as it is."""
     if not _JUNK_CHARS.search(text):
@@ -65,7 +78,7 @@ def clean_bib_text(text: str) -> DecodedBib:
     lines = text.split("\n")
     junk: list[int] = []
     for i, line in enumerate(lines):
-        if _JUNK_CHARS.search(line):
+        if _is_junk(line):
             junk.append(i + 1)
             lines[i] = "\r" if line.endswith("\r") else ""
     problems: list[tuple[int, str, str]] = []

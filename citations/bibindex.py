@@ -201,6 +201,10 @@ def _parse_text(text: str, name: str, inherited: Mapping[str, str],
     stack, expand = startref_parse_stack(inherited)
     if "%" in text:
         text = _COMMENT_LINE_RE.sub("", text)  # keeps the newlines, so line numbers stay true
+    if "\\\n" in text:
+        # bibtexparser does not count a newline right after a backslash, so every later line number was one off.
+        # In TeX a backslash at the end of a line is a control space, exactly like "\ ": say it that way.
+        text = text.replace("\\\n", "\\ \n")
     library = bibtexparser.parse_string(text, parse_stack=stack)
     problems: list[BibProblem] = []
 
