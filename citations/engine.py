@@ -212,7 +212,10 @@ class Engine:
             raise _bib_error(where, "bibliography_empty",
                              "the bibliography has no usable entries" + (f" ({first})" if first else ""))
         for f in index.files:
+            self._bib_seen.pop(f, None)
             self._bib_seen[f] = len(index)
+        while len(self._bib_seen) > 256:  # /v1/info lists the recent ones; a long-running server must not grow
+            self._bib_seen.pop(next(iter(self._bib_seen)))
         return index
 
     # -- ranking ------------------------------------------------------------------------------------------------
