@@ -29,6 +29,7 @@ _BATCH = 64
 #: Memory budgets (MB) of the encoder's caches; each can be changed with the environment variable named beside it.
 TEXT_CACHE_MB = 32  # STARTREF_TEXT_CACHE_MB: vectors of query texts (a repeated hotkey at one spot is free)
 EMBED_MEMORY_MB = 256  # STARTREF_EMBED_MEMORY_MB: entry embeddings of recent bibliographies (28k entries: 43 MB)
+ENTRY_VECTORS_MB = 64  # STARTREF_ENTRY_VECTORS_MB: one vector per entry text, shared by bibliographies that overlap
 EMBED_DISK_MB = 512  # STARTREF_EMBED_CACHE_MB: entry embeddings on disk under the cache dir, least recently used go
 
 
@@ -96,6 +97,10 @@ class SentenceEncoder:
                                                        lambda v: v.nbytes)
         self._entry_cache: ByteLRU[str, np.ndarray] = ByteLRU(
             env_megabytes("STARTREF_EMBED_MEMORY_MB", EMBED_MEMORY_MB), lambda v: v.nbytes)
+        # One vector per entry text: a bibliography that changed by one entry (an editor's live bib_text) embeds
+        # that entry, not all of them again.
+        self._entry_vectors: ByteLRU[str, np.ndarray] = ByteLRU(
+            env_megabytes("STARTREF_ENTRY_VECTORS_MB", ENTRY_VECTORS_MB), lambda v: v.nbytes)
 
     def _load_original(self, path: Path, device: str, adapter: Path | None) -> None:
         """The ``transformers`` tokenizer and model, with the adapter's top layers applied."""
@@ -181,10 +186,19 @@ class SentenceEncoder:
             except (OSError, ValueError):
                 pass
         arr = np.zeros((len(texts), self.dim), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        missing: list[int] = []
+        for i, text in enumerate(texts):
+            hit = self._entry_vectors.get(text)
+            if hit is None:
+                missing.append(i)
+            else:
+                arr[i] = hit
+        order = sorted(missing, key=lambda i: len(texts[i]))
         for start in range(0, len(order), _BATCH):
             chunk = order[start : start + _BATCH]
             arr[chunk] = self._encode_batch([texts[i] or " " for i in chunk])
+            for i in chunk:
+                self._entry_vectors.put(texts[i], arr[i].copy(), size=arr[i].nbytes + 2 * len(texts[i]) + 120)
         if disk is not None and len(texts) >= 200:
             try:
                 disk.parent.mkdir(parents=True, exist_ok=True)

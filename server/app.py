@@ -226,9 +226,11 @@ def create_app(settings: ServerSettings, engine: Any | None = None) -> FastAPI:
         eng = await runtime.engine_ready()
         tex_path = check_tex_path(body.path, settings.file_rules)
         bibs = check_bib_paths(body.bib, settings.file_rules)
-        deadline = time.monotonic() + settings.request_deadline_s
 
         def work() -> Any:
+            # The clock starts when a worker thread takes the request: the deadline bounds how long one request
+            # holds a worker, not how long it queued behind others.
+            deadline = time.monotonic() + settings.request_deadline_s
             cursor = body.cursor
             if body.position is not None:
                 from startref.latex.errors import LatexInputError
@@ -254,9 +256,9 @@ def create_app(settings: ServerSettings, engine: Any | None = None) -> FastAPI:
         eng = await runtime.engine_ready()
         tex_path = check_tex_path(body.path, settings.file_rules)
         bibs = check_bib_paths(body.bib, settings.file_rules)
-        deadline = time.monotonic() + min(settings.request_deadline_s, settings.annotate_budget_s)
 
         def work() -> Any:
+            deadline = time.monotonic() + min(settings.request_deadline_s, settings.annotate_budget_s)
             before = _parses()
             out = eng.annotate(body.text, path=tex_path, bib=bibs, bib_text=body.bib_text, keep_k=body.keep_k,
                                command=body.command, deadline=deadline, max_placeholders=settings.max_placeholders,
