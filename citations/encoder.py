@@ -144,13 +144,7 @@ class SentenceEncoder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors for ``texts`` (rows), using the in-process cache for texts seen before."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        missing: list[int] = []
-        for i, text in enumerate(texts):
-            hit = self._lru.get(text)
-            if hit is None:
-                missing.append(i)
-            else:
-                out[i] = hit
+        missing = _fill_from(self._lru, texts, out)
         if missing:
             for chunk in _similar_length_chunks(missing, texts):
                 vecs = self._encode_batch([texts[i] or " " for i in chunk])
@@ -186,13 +180,7 @@ class SentenceEncoder:
             except (OSError, ValueError):
                 pass
         arr = np.zeros((len(texts), self.dim), dtype=np.float32)
-        missing: list[int] = []
-        for i, text in enumerate(texts):
-            hit = self._entry_vectors.get(text)
-            if hit is None:
-                missing.append(i)
-            else:
-                arr[i] = hit
+        missing = _fill_from(self._entry_vectors, texts, arr)
         order = sorted(missing, key=lambda i: len(texts[i]))
         for start in range(0, len(order), _BATCH):
             chunk = order[start : start + _BATCH]
@@ -209,6 +197,18 @@ class SentenceEncoder:
             except OSError:
                 pass  # a read-only cache only costs time
         return self._entry_cache.put(digest, arr)
+
+
+def _fill_from(cache: ByteLRU[str, np.ndarray], texts: Sequence[str], out: np.ndarray) -> list[int]:
+    """Copy the cached vector of each text into its row of ``out``; returns the rows still to compute."""
+    missing: list[int] = []
+    for i, text in enumerate(texts):
+        hit = cache.get(text)
+        if hit is None:
+            missing.append(i)
+        else:
+            out[i] = hit
+    return missing
 
 
 _ENCODERS: dict[tuple[str, str, str], SentenceEncoder] = {}
