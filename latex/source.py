@@ -9,6 +9,7 @@ Line endings are kept exactly as they are, so offsets match the editor's buffer.
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ _MAX_CONTROL_SHARE = 0.05
 _CONTROL_BYTES = bytes(b for b in range(0x20) if b not in b"\t\n\r\f\x1b")
 _UTF16_BOMS = ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 _PROBE_BYTES = 65536
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,8 @@ def tex_error_code(err: FileRuleError) -> str:
 
 
 def check_text(text: str, name: str) -> None:
-    """Refuse a buffer sent as text that holds a NUL (binary junk), as ``read_tex`` refuses such a file.
+    """Refuse a buffer sent as text that holds a NUL (binary junk), as ``read_tex`` refuses such a file, or a lone
+    surrogate (which no encoder or tokenizer can take).
 
     Why: the CLI reads bytes and refuses binary data; the server receives ``text`` already decoded, and the two
     ways in must answer the same (``binary_input`` with the line).
@@ -112,3 +115,7 @@ def check_text(text: str, name: str) -> None:
     if nul >= 0:
         raise LatexInputError("binary data (NUL character), not LaTeX text", path=name,
                               line=text.count("\n", 0, nul) + 1, code=LatexInputError.BINARY_INPUT)
+    bad = _LONE_SURROGATE.search(text)
+    if bad:  # a front end that passes decoded JSON on (the HTTP server refuses it earlier with 422)
+        raise LatexInputError("a lone UTF-16 surrogate is not a character; send valid Unicode", path=name,
+                              line=text.count("\n", 0, bad.start()) + 1, code="invalid_request")
