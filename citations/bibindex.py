@@ -394,17 +394,17 @@ def _resolve_crossrefs(entries: list[Entry], problems: list[BibProblem]) -> list
 # --- reading files, with caches ------------------------------------------------------------------------------
 
 def _entries_bytes(entries: Sequence[Entry]) -> int:
-    """Estimated memory of parsed entries: about 1.5 KB of objects per entry plus twice the field text (measured
-    with tracemalloc on real bibliographies: 4-9 bytes per byte of .bib, both caches together)."""
-    return sum(1500 + 2 * sum(len(v) for v in e.fields.values()) for e in entries)
+    """Estimated memory of parsed entries: about 2.5 KB of objects per entry plus twice the field text (measured
+    with tracemalloc on real bibliographies: 3-4 KB per entry of a few hundred characters)."""
+    return sum(2500 + 2 * sum(len(v) for v in e.fields.values()) for e in entries)
 
 
-#: Parsed files and merged indexes, each bounded by estimated bytes (STARTREF_BIB_CACHE_MB, default 128 apiece);
+#: Parsed files and merged indexes, each bounded by estimated bytes (STARTREF_BIB_CACHE_MB, default 64 apiece);
 #: the two share Entry objects, so the true total is below the sum.
 _FILE_CACHE: ByteLRU[tuple[Any, ...], _FileResult] = ByteLRU(
-    env_megabytes("STARTREF_BIB_CACHE_MB", 128), lambda r: _entries_bytes(r.entries))
+    env_megabytes("STARTREF_BIB_CACHE_MB", 64), lambda r: _entries_bytes(r.entries))
 _INDEX_CACHE: ByteLRU[tuple[Any, ...], BibIndex] = ByteLRU(
-    env_megabytes("STARTREF_BIB_CACHE_MB", 128), lambda ix: _entries_bytes(ix.entries))
+    env_megabytes("STARTREF_BIB_CACHE_MB", 64), lambda ix: _entries_bytes(ix.entries))
 #: Counts real parses (not cache hits); tests read it to prove a hit did not re-parse.
 parse_count = 0
 
