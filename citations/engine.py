@@ -330,9 +330,8 @@ class Engine:
         Placeholders are filled independently, each seeing the document as written (earlier real cites are its
         history); with ``keep_k`` the runners-up go into a ``% startref:`` comment at the end of the line.
         At most ``max_placeholders`` are filled, and none after ``deadline`` (``time.monotonic()``; the first one
-        always is, so every call makes progress): the rest stay
-        as written and a warning says how many — the edits made are valid, and a second call fills the rest
-        (filled placeholders are no longer placeholders).
+        always is, so every call makes progress): the rest stay as written and a warning says how many — the edits
+        made are valid, and a second call fills the rest (filled placeholders are no longer placeholders).
         """
         check_text(text, str(path) if path else "<text>")
         holders = find_placeholders(text)
