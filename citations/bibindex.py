@@ -399,12 +399,12 @@ def _entries_bytes(entries: Sequence[Entry]) -> int:
     return sum(2500 + 2 * sum(len(v) for v in e.fields.values()) for e in entries)
 
 
-#: Parsed files and merged indexes, each bounded by estimated bytes (STARTREF_BIB_CACHE_MB, default 64 apiece);
+#: Parsed files and merged indexes, each bounded by estimated bytes (STARTREF_BIB_CACHE_MB, default 32 apiece);
 #: the two share Entry objects, so the true total is below the sum.
 _FILE_CACHE: ByteLRU[tuple[Any, ...], _FileResult] = ByteLRU(
-    env_megabytes("STARTREF_BIB_CACHE_MB", 64), lambda r: _entries_bytes(r.entries))
+    env_megabytes("STARTREF_BIB_CACHE_MB", 32), lambda r: _entries_bytes(r.entries))
 _INDEX_CACHE: ByteLRU[tuple[Any, ...], BibIndex] = ByteLRU(
-    env_megabytes("STARTREF_BIB_CACHE_MB", 64), lambda ix: _entries_bytes(ix.entries))
+    env_megabytes("STARTREF_BIB_CACHE_MB", 32), lambda ix: _entries_bytes(ix.entries))
 #: Counts real parses (not cache hits); tests read it to prove a hit did not re-parse.
 parse_count = 0
 

@@ -193,11 +193,11 @@ def _bm25_text(entry: Entry) -> str:
     )
 
 
-#: Per-bibliography ranking data, bounded by bytes (STARTREF_INDEX_CACHE_MB, default 96): the embeddings plus
+#: Per-bibliography ranking data, bounded by bytes (STARTREF_INDEX_CACHE_MB, default 64): the embeddings plus
 #: 3 KB per entry for BM25 postings and the token sets (tracemalloc on real bibliographies: 2-3 KB). A miss is
 #: cheap: entry vectors come from the encoder's per-entry cache, the rest takes milliseconds.
 _INDEX_CACHE: ByteLRU[tuple[str, str], IndexFeatures] = ByteLRU(
-    env_megabytes("STARTREF_INDEX_CACHE_MB", 96), lambda f: int(f.emb.nbytes) + 3000 * len(f.keys))
+    env_megabytes("STARTREF_INDEX_CACHE_MB", 64), lambda f: int(f.emb.nbytes) + 3000 * len(f.keys))
 
 
 def index_features(index: BibIndex, encoder: SentenceEncoder) -> IndexFeatures:
