@@ -30,7 +30,7 @@ _BATCH = 64
 TEXT_CACHE_MB = 16  # STARTREF_TEXT_CACHE_MB: vectors of query texts (a repeated hotkey at one spot is free)
 EMBED_MEMORY_MB = 48  # STARTREF_EMBED_MEMORY_MB: entry embeddings of recent bibliographies (28k entries: 43 MB)
 ENTRY_VECTORS_MB = 32  # STARTREF_ENTRY_VECTORS_MB: one vector per entry text, shared by bibliographies that overlap
-EMBED_DISK_MB = 512  # STARTREF_EMBED_CACHE_MB: entry embeddings on disk under the cache dir, least recently used go
+EMBED_DISK_MB = 256  # STARTREF_EMBED_CACHE_MB: entry embeddings on disk under the cache dir, least recently used go
 
 
 def _similar_length_chunks(ids: Sequence[int], texts: Sequence[str]) -> list[list[int]]:

@@ -276,7 +276,8 @@ class Engine:
         check_deadline(deadline, "after reading the document")
         ranked = self.rank(query, index)
         t_rank = time.perf_counter()
-        check_deadline(deadline, "after ranking")
+        if self.uses_generator:  # a finished ranking is returned whatever the time; only new work is refused
+            check_deadline(deadline, "before the LM stage")
         ranked, unresolved = self.with_generation(text, cursor, ranked, index, k)
         t_gen = time.perf_counter()
         top = ranked[: max(1, min(k, 50))]
