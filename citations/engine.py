@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 
 from startref import __version__
+from startref.filerules import ANY_FILE, FileRules
 from startref.citations.bibindex import BibIndex, Entry, load_bibliography, parse_bib_text
 from startref.citations.encoder import SentenceEncoder, load_encoder
-from startref.citations.errors import BibliographyError
+from startref.citations.errors import BibliographyError, check_deadline
 from startref.citations.explain import explain
 from startref.citations.features import Query, compute_features, index_features
-from startref.citations.query import build_query
+from startref.citations.query import DocumentWords, build_query
 from startref.citations.encoder_training import ADAPTER_FILE
 from startref.citations.ranker import Ranker, default_ranker_path, load_ranker, query_gates
 from startref.citations.suggestion import (
@@ -41,6 +42,7 @@ from startref.latex.discovery import discover_bibliographies
 from startref.latex.errors import LatexInputError
 from startref.latex.placeholders import find_placeholders
 from startref.latex.position import line_col_from_offset
+from startref.latex.source import check_text
 
 __all__ = ["Engine", "EngineConfig", "RankedEntry"]
 
@@ -56,6 +58,9 @@ class EngineConfig:
     model_dir: str | None = None
     lm_weight: float | None = None
     lm_mode: str = "score"
+    #: Which files a request may make the engine read (the server passes ``FileRules.server(...)``): every path,
+    #: however it is named (``bib``, ``path``, ``\bibliography``, ``\input``, ``% !TEX root``), goes through it.
+    file_rules: FileRules = ANY_FILE
 
 
 @dataclass(frozen=True)
@@ -175,30 +180,42 @@ class Engine:
         text: str | None = None,
         bib: Sequence[str | Path] | None = None,
         bib_text: str | None = None,
+        file_rules: FileRules | None = None,
     ) -> BibIndex:
-        """The bibliography for a request: inline text, else named files, else discovered from the .tex file."""
+        """The bibliography for a request: inline text, else named files, else discovered from the .tex file.
+
+        ``file_rules`` (default: the config's) decide which files may be read, however they are named.
+        """
+        rules = file_rules or self.config.file_rules
         if bib_text is not None:
             index = parse_bib_text(bib_text, "<bib_text>")
             where = "the inline bibliography (bib_text)"
         elif bib:
-            index = load_bibliography(list(bib))
+            index = load_bibliography(list(bib), rules)
             where = ", ".join(str(b) for b in bib)
         elif path is not None:
-            found = discover_bibliographies(Path(path), text)
+            found = discover_bibliographies(Path(path), text, rules=rules)
             if not found.usable:
-                named = f" (named but not found: {', '.join(found.missing)})" if found.missing else ""
+                # A name the rules refuse and a missing one get the same words: no existence oracle.
+                what = "named but not found" if not rules.suffix_only else "named but not found, or not a .bib file"
+                named = f" ({what}: {', '.join(found.missing)})" if found.missing else ""
                 raise _bib_error(
                     str(found.root), "bibliography_not_found",
                     f"no bibliography found from this document{named}; name one with --bib (or `bib` in the request)",
                 )
-            index = load_bibliography(found.usable)
+            index = load_bibliography(found.usable, rules)
             where = ", ".join(str(f) for f in found.usable)
         else:
             raise _bib_error("<request>", "bibliography_not_found", "no bibliography given: pass a .tex path, bib files or bib_text")
         if len(index) == 0:
-            raise _bib_error(where, "bibliography_empty", "the bibliography has no usable entries")
+            first = "; ".join(str(p) for p in index.problems[:3])
+            raise _bib_error(where, "bibliography_empty",
+                             "the bibliography has no usable entries" + (f" ({first})" if first else ""))
         for f in index.files:
+            self._bib_seen.pop(f, None)
             self._bib_seen[f] = len(index)
+        while len(self._bib_seen) > 256:  # /v1/info lists the recent ones; a long-running server must not grow
+            self._bib_seen.pop(next(iter(self._bib_seen)))
         return index
 
     # -- ranking ------------------------------------------------------------------------------------------------
@@ -237,20 +254,30 @@ class Engine:
         bib_text: str | None = None,
         k: int = 5,
         command: str | None = None,
+        deadline: float | None = None,
+        file_rules: FileRules | None = None,
     ) -> Suggestion:
-        """Ranked candidates for the cursor, the edit that inserts the best one, and unresolved generations."""
+        """Ranked candidates for the cursor, the edit that inserts the best one, and unresolved generations.
+
+        ``deadline`` (a ``time.monotonic()`` value) is checked between stages: past it, ``DeadlineExceeded``.
+        """
         t0 = time.perf_counter()
+        check_text(text, str(path) if path else "<text>")
         if not 0 <= cursor <= len(text):
             raise LatexInputError(f"cursor {cursor} outside the text (length {len(text)})", path=str(path) if path else None, code="cursor_out_of_range")
-        index = self.bibliography_for(path=path, text=text, bib=bib, bib_text=bib_text)
+        index = self.bibliography_for(path=path, text=text, bib=bib, bib_text=bib_text, file_rules=file_rules)
+        check_deadline(deadline, "after reading the bibliography")
         t_bib = time.perf_counter()
         syntax = syntax_with_user_wrappers(text)
         cites = find_cites(text, syntax)
         ctx = _complete_key_means_add(cursor_context(text, cursor, syntax, cites=cites), index)
         inside = ctx.inside_cite
         query = build_query(text, cursor, index, cites, skip=inside, exclude_keys=inside.keys if inside else ())
+        check_deadline(deadline, "after reading the document")
         ranked = self.rank(query, index)
         t_rank = time.perf_counter()
+        if self.uses_generator:  # a finished ranking is returned whatever the time; only new work is refused
+            check_deadline(deadline, "before the LM stage")
         ranked, unresolved = self.with_generation(text, cursor, ranked, index, k)
         t_gen = time.perf_counter()
         top = ranked[: max(1, min(k, 50))]
@@ -295,22 +322,39 @@ class Engine:
         keep_k: int = 0,
         command: str | None = None,
         progress: Callable[[int, int], None] | None = None,
+        deadline: float | None = None,
+        max_placeholders: int | None = None,
+        file_rules: FileRules | None = None,
     ) -> AnnotateResult:
         """Fill every citation placeholder of ``text`` with its best entry (text outside the edits is untouched).
 
         Placeholders are filled independently, each seeing the document as written (earlier real cites are its
         history); with ``keep_k`` the runners-up go into a ``% startref:`` comment at the end of the line.
+        At most ``max_placeholders`` are filled, and none after ``deadline`` (``time.monotonic()``; the first one
+        always is, so every call makes progress): the rest stay as written and a warning says how many — the edits
+        made are valid, and a second call fills the rest (filled placeholders are no longer placeholders).
         """
+        check_text(text, str(path) if path else "<text>")
         holders = find_placeholders(text)
-        index = self.bibliography_for(path=path, text=text, bib=bib, bib_text=bib_text)
+        index = self.bibliography_for(path=path, text=text, bib=bib, bib_text=bib_text, file_rules=file_rules)
         if not holders:
             return AnnotateResult(text=text, edits=[], bibliography=_summary(index))
+        warnings: list[str] = []
+        if max_placeholders is not None and len(holders) > max_placeholders:
+            warnings.append(f"{len(holders)} placeholders; only the first {max_placeholders} are filled per "
+                            "request (send the new text again to fill the rest)")
+            holders = holders[:max_placeholders]
         syntax = syntax_with_user_wrappers(text)
         cites = find_cites(text, syntax)
         dominant = command or dominant_command(cites, syntax)
+        words = DocumentWords(text, cites)  # shared by every placeholder: linear, not placeholders x document
         edits: list[AnnotateEdit] = []
         for n, holder in enumerate(holders):
-            query = build_query(text, holder.start, index, cites, after_start=holder.end)
+            if edits and deadline is not None and time.monotonic() > deadline:  # at least one is always filled
+                warnings.append(f"time limit reached: {len(holders) - n} placeholders left as written "
+                                "(send the new text again to fill the rest)")
+                break
+            query = build_query(text, holder.start, index, cites, after_start=holder.end, words=words)
             ranked = self.rank(query, index)
             ranked, _unresolved = self.with_generation(text, holder.start, ranked, index, max(keep_k, 5))
             if not ranked:
@@ -323,7 +367,7 @@ class Engine:
             if progress:
                 progress(n + 1, len(holders))
         new_text = _apply(text, edits, keep_k)
-        return AnnotateResult(text=new_text, edits=edits, bibliography=_summary(index))
+        return AnnotateResult(text=new_text, edits=edits, bibliography=_summary(index), warnings=warnings)
 
 
 def _apply(text: str, edits: list[AnnotateEdit], keep_k: int) -> str:
@@ -338,9 +382,14 @@ def _apply(text: str, edits: list[AnnotateEdit], keep_k: int) -> str:
             comments.setdefault(eol, []).append(ranked)
     inserts: list[tuple[int, int, str]] = [(e.start, e.end, e.new) for e in edits]
     inserts += [(pos, pos, " % startref: " + "; ".join(texts)) for pos, texts in comments.items()]
-    for start, end, new in sorted(inserts, key=lambda t: (t[0], t[1]), reverse=True):
-        out = out[:start] + new + out[end:]
-    return out
+    parts: list[str] = []
+    pos = 0
+    for start, end, new in sorted(inserts, key=lambda t: (t[0], t[1])):  # one pass: linear in the text
+        parts.append(out[pos:start])
+        parts.append(new)
+        pos = end
+    parts.append(out[pos:])
+    return "".join(parts)
 
 
 def _complete_key_means_add(ctx: CursorContext, index: BibIndex) -> CursorContext:

@@ -21,7 +21,7 @@ from .plaintext import MATH_PLACEHOLDER, galactica_ref, to_plain_text
 from .position import line_col_from_offset, line_of_offset, lsp_from_offset, offset_from_line_col, offset_from_lsp
 from .quicktext import quick_text
 from .sections import Heading, Outline, headings, outline_at
-from .source import SourceText, decode_tex_bytes, read_tex
+from .source import SourceText, check_text, decode_tex_bytes, read_tex, tex_error_code
 
 __all__ = [
     # errors
@@ -30,6 +30,8 @@ __all__ = [
     "SourceText",
     "read_tex",
     "decode_tex_bytes",
+    "check_text",
+    "tex_error_code",
     # position
     "offset_from_line_col",
     "offset_from_lsp",

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from startref.filerules import ANY_FILE, BIB, TEX, FileRules
+
 from .cites import comment_spans, ignored_spans, in_spans
 from .errors import LatexInputError
 from .source import read_tex
@@ -83,21 +85,22 @@ def _same(a: Path, b: Path) -> bool:
         return _abs(a) == _abs(b)
 
 
-def find_root(path: Path, text: str | None = None) -> Path:
+def find_root(path: Path, text: str | None = None, rules: FileRules = ANY_FILE) -> Path:
     """The root file of ``path``: the target of ``% !TEX root = ...`` in its first lines, else ``path`` itself.
 
     Chains of magic comments are followed (cycles stop). ``text`` is the unsaved buffer of ``path``. A magic
-    comment naming a file that does not exist raises LatexInputError naming the file and line.
+    comment naming a file that does not exist (or that ``rules`` do not allow: the same answer, so the rules
+    are no existence oracle) raises LatexInputError naming the file and line.
     """
     current = _abs(Path(path))
     seen = {current}
     buffer = text
     for _ in range(10):
         if buffer is None:
-            if not current.is_file():
+            if not rules.is_candidate(current, TEX):
                 return current
             try:
-                buffer = read_tex(current).text
+                buffer = read_tex(current, rules).text
             except LatexInputError:
                 return current
         target = None
@@ -108,10 +111,11 @@ def find_root(path: Path, text: str | None = None) -> Path:
                 candidates = [current.parent / name]
                 if not name.lower().endswith(".tex"):
                     candidates.append(current.parent / (name + ".tex"))
-                target = next((c for c in candidates if c.is_file()), None)
+                target = next((c for c in candidates if rules.is_candidate(c, TEX)), None)
                 if target is None:
+                    allowed = "" if not rules.suffix_only else " (or is not a .tex file)"
                     raise LatexInputError(
-                        f"'% !TEX root' names {name!r}, which does not exist", path=str(current), line=lineno,
+                        f"'% !TEX root' names {name!r}, which does not exist{allowed}", path=str(current), line=lineno,
                         code=LatexInputError.FILE_UNREADABLE,
                     )
                 target = _abs(target)
@@ -138,14 +142,14 @@ def bibinputs_dirs(bibinputs: str | None) -> list[tuple[Path, bool]]:
     return out
 
 
-def _find_in_tree(folder: Path, name: str) -> Path | None:
+def _find_in_tree(folder: Path, name: str, rules: FileRules = ANY_FILE) -> Path | None:
     """``name`` in ``folder`` or below (kpathsea's ``dir//``), bounded so a huge tree cannot hang us."""
     for count, (dirpath, dirnames, filenames) in enumerate(os.walk(folder)):
         if count > _MAX_WALK_DIRS:
             return None
         dirnames.sort()
         candidate = Path(dirpath) / name
-        if candidate.is_file():
+        if rules.is_candidate(candidate, BIB):
             return candidate
     return None
 
@@ -241,7 +245,9 @@ def _commands(text: str) -> list[_Command]:
 class _Walker:
     """Resolves names the way LaTeX and BibTeX/biber would, relative to the root and the including file."""
 
-    def __init__(self, root: Path, override: tuple[Path, str] | None, bibinputs: str | None) -> None:
+    def __init__(self, root: Path, override: tuple[Path, str] | None, bibinputs: str | None,
+                 rules: FileRules = ANY_FILE) -> None:
+        self.rules = rules
         self.root = root
         self.root_dir = root.parent
         self.override = override
@@ -250,7 +256,7 @@ class _Walker:
     def read(self, path: Path) -> str:
         if self.override is not None and _same(path, self.override[0]):
             return self.override[1]
-        return read_tex(path).text
+        return read_tex(path, self.rules).text
 
     def resolve_input(self, cmd: _Command, current_dir: Path) -> tuple[Path | None, Path]:
         """(file or None, the folder nested inputs of an ``\\import`` are relative to)."""
@@ -268,7 +274,7 @@ class _Walker:
         for folder in dirs:
             for candidate_name in names:
                 candidate = folder / candidate_name
-                if candidate.is_file():
+                if self.rules.is_candidate(candidate, TEX):
                     return _abs(candidate), _abs(folder if len(dirs) == 1 else candidate.parent)
         return None, current_dir
 
@@ -281,15 +287,15 @@ class _Walker:
         for folder in (self.root_dir, current_dir):
             for n in names:
                 candidate = folder / n
-                if candidate.is_file():
+                if self.rules.is_candidate(candidate, BIB):
                     return _abs(candidate)
         for folder, recursive in self.bib_dirs:
             for n in names:
                 candidate = folder / n
-                if candidate.is_file():
+                if self.rules.is_candidate(candidate, BIB):
                     return _abs(candidate)
                 if recursive:
-                    found = _find_in_tree(folder, n)
+                    found = _find_in_tree(folder, n, self.rules)
                     if found is not None:
                         return _abs(found)
         return None
@@ -305,19 +311,21 @@ def _bib_names(cmd: _Command) -> tuple[list[str], bool]:
 
 
 def discover_bibliographies(
-    path: Path, text: str | None = None, bibinputs: str | None = None
+    path: Path, text: str | None = None, bibinputs: str | None = None, rules: FileRules = ANY_FILE
 ) -> BibliographyDiscovery:
     """Find the .bib files of the document that ``path`` belongs to.
 
     ``text`` is the unsaved buffer of ``path``; ``bibinputs`` defaults to the ``BIBINPUTS`` environment variable
     (``os.pathsep`` separated; a trailing ``//`` searches subfolders; empty elements are TeX's defaults, skipped).
+    ``rules`` decide which files may be read (the server: ``.tex``/``.bib`` only, bounded size); a name the rules
+    refuse is reported in ``missing`` exactly like a name that does not exist, without asking the disk.
     Raises LatexInputError only when the root file itself cannot be read.
     """
     path = _abs(Path(path))
-    root = find_root(path, text)
+    root = find_root(path, text, rules)
     if bibinputs is None:
         bibinputs = os.environ.get("BIBINPUTS")
-    walker = _Walker(root, (path, text) if text is not None else None, bibinputs)
+    walker = _Walker(root, (path, text) if text is not None else None, bibinputs, rules)
     result = BibliographyDiscovery(root=root)
     seen_bibs: set[Path] = set()
     visited: set[Path] = set()
@@ -355,15 +363,15 @@ def discover_bibliographies(
             elif target not in visited:
                 visit(target, base)
 
-    if text is None and not root.is_file():
-        raise LatexInputError("file not found", path=str(root), code=LatexInputError.FILE_UNREADABLE)
+    if text is None and not rules.is_candidate(root, TEX):
+        read_tex(root, rules)  # raises the precise reason (not found, forbidden, a FIFO, ...)
     visit(root, root.parent)
     if not named_any:
         same_stem = root.with_suffix(".bib")
-        if same_stem.is_file():
+        if rules.is_candidate(same_stem, BIB):
             result.guessed.append(_abs(same_stem))
         else:
-            bibs = sorted(root.parent.glob("*.bib"))
+            bibs = sorted(b for b in root.parent.glob("*.bib") if rules.is_candidate(b, BIB))
             if len(bibs) == 1:
                 result.guessed.append(_abs(bibs[0]))
     return result

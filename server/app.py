@@ -214,6 +214,8 @@ def create_app(settings: ServerSettings, engine: Any | None = None) -> FastAPI:
             "allow_origins": list(settings.allow_origins),
             "max_body_bytes": settings.max_body_bytes,
             "max_bib_bytes": settings.max_bib_bytes,
+            "max_placeholders": settings.max_placeholders,
+            "request_deadline_s": settings.request_deadline_s,
             "ready_after_s": runtime.ready_after_s,
         }
         return data
@@ -222,10 +224,13 @@ def create_app(settings: ServerSettings, engine: Any | None = None) -> FastAPI:
     async def suggest(body: SuggestRequest, request: Request) -> Any:
         """Ranked bibliography entries for the cursor, and the edit that inserts the best one."""
         eng = await runtime.engine_ready()
-        tex_path = check_tex_path(body.path)
-        bibs = check_bib_paths(body.bib, settings.max_bib_bytes)
+        tex_path = check_tex_path(body.path, settings.file_rules)
+        bibs = check_bib_paths(body.bib, settings.file_rules)
 
         def work() -> Any:
+            # The clock starts when a worker thread takes the request: the deadline bounds how long one request
+            # holds a worker, not how long it queued behind others.
+            deadline = time.monotonic() + settings.request_deadline_s
             cursor = body.cursor
             if body.position is not None:
                 from startref.latex.errors import LatexInputError
@@ -238,7 +243,7 @@ def create_app(settings: ServerSettings, engine: Any | None = None) -> FastAPI:
             assert cursor is not None  # the schema guarantees cursor or position
             before = _parses()
             out = eng.suggest(body.text, cursor, path=tex_path, bib=bibs, bib_text=body.bib_text, k=body.k,
-                              command=body.command)
+                              command=body.command, deadline=deadline, file_rules=settings.file_rules)
             return out, before, _parses()
 
         result, before, after = await runtime.run_model(work)
@@ -249,13 +254,15 @@ def create_app(settings: ServerSettings, engine: Any | None = None) -> FastAPI:
     async def annotate(body: AnnotateRequest, request: Request) -> Any:
         """Fill every citation placeholder in ``text``; returns the edits and the new text."""
         eng = await runtime.engine_ready()
-        tex_path = check_tex_path(body.path)
-        bibs = check_bib_paths(body.bib, settings.max_bib_bytes)
+        tex_path = check_tex_path(body.path, settings.file_rules)
+        bibs = check_bib_paths(body.bib, settings.file_rules)
 
         def work() -> Any:
+            deadline = time.monotonic() + min(settings.request_deadline_s, settings.annotate_budget_s)
             before = _parses()
             out = eng.annotate(body.text, path=tex_path, bib=bibs, bib_text=body.bib_text, keep_k=body.keep_k,
-                               command=body.command)
+                               command=body.command, deadline=deadline, max_placeholders=settings.max_placeholders,
+                               file_rules=settings.file_rules)
             return out, before, _parses()
 
         result, before, after = await runtime.run_model(work)
@@ -263,7 +270,8 @@ def create_app(settings: ServerSettings, engine: Any | None = None) -> FastAPI:
         return result.to_dict()
 
     # add_middleware wraps: the last added is the outermost.
-    app.add_middleware(TokenAndBodyLimit, token=settings.token, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(TokenAndBodyLimit, token=settings.token, max_body_bytes=settings.max_body_bytes,
+                       body_timeout_s=settings.body_timeout_s)
     if settings.allow_origins:
         # allow_private_network: Chrome asks before a public site (e.g. Overleaf) may call a loopback server
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.allow_origins), allow_methods=["GET", "POST"],

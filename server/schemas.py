@@ -8,6 +8,7 @@ in the tests instead of in an editor.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -45,7 +46,46 @@ class Position(BaseModel):
     character: int = Field(ge=0)
 
 
-class _BibliographySource(BaseModel):
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _find_surrogate(value: Any, where: str) -> str | None:
+    """Where in a decoded JSON value a lone surrogate sits ("text: character 4"), or None."""
+    if isinstance(value, str):
+        m = _LONE_SURROGATE.search(value)
+        return f"{where}: character {m.start()}" if m else None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found = _find_surrogate(k, where) or _find_surrogate(v, f"{where}.{k}" if where else str(k))
+            if found:
+                return found
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            found = _find_surrogate(v, f"{where}[{i}]")
+            if found:
+                return found
+    return None
+
+
+class _Request(BaseModel):
+    """Base of every request body: no string anywhere in it may hold a lone UTF-16 surrogate.
+
+    Why here, once: JSON allows ``"\\ud800"`` escapes that decode to a lone surrogate, which is not a character —
+    it cannot be encoded as UTF-8, so any later ``.encode()`` (tokenizer, hashing, a file path) would fail with a
+    500. Checking the raw body here covers every field, present and future, with one 422.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_lone_surrogates(cls, data: Any) -> Any:
+        found = _find_surrogate(data, "")
+        if found:
+            raise ValueError(f"{found.lstrip(': ')} is a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape), "
+                             "not a character; send valid Unicode")
+        return data
+
+
+class _BibliographySource(_Request):
     """Fields shared by every request that needs a bibliography. Precedence: bib_text > bib > discovery from path."""
 
     text: str = Field(description="The current LaTeX buffer, possibly unsaved.")

@@ -56,6 +56,14 @@ class ServerSettings:
     log_level: str = "info"
     #: How long a request waits for models still loading at startup before answering 503 ``not_ready``.
     ready_timeout_s: float = 120.0
+    #: Per-request time limit, checked between stages (503 ``deadline_exceeded``; annotate returns what it filled).
+    request_deadline_s: float = 10.0
+    #: Placeholders filled per ``/v1/annotate`` request; the rest stay as written, with a warning.
+    max_placeholders: int = 50
+    #: ``/v1/annotate`` stops filling after this many seconds and returns what it filled (with a warning).
+    annotate_budget_s: float = 4.0
+    #: How long the server waits for a request body to arrive in full (408 ``request_timeout``).
+    body_timeout_s: float = 30.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -81,12 +89,21 @@ class ServerSettings:
         from startref.citations.engine import EngineConfig
 
         return EngineConfig(
+            file_rules=self.file_rules,
             generator=self.model,
             use_generator=False if self.no_generator else None,
             device=self.device,
             encoder=self.encoder,
             model_dir=self.model_dir,
         )
+
+    @property
+    def file_rules(self) -> Any:
+        """The rules for every file a request makes the server read: ``.tex``/``.bib`` only, regular files,
+        at most ``max_bib_bytes`` (imported lazily, like the engine)."""
+        from startref.filerules import FileRules
+
+        return FileRules.server(self.max_bib_bytes)
 
     def with_changes(self, **changes: Any) -> ServerSettings:
         """A copy with some fields changed (the dataclass is frozen)."""
