@@ -56,6 +56,8 @@ class EngineConfig:
     model_dir: str | None = None
     lm_weight: float | None = None
     lm_mode: str = "score"
+    #: A model server for the LM stage (a ``startref.citations.remote.RemoteConfig``); None = in-process LM.
+    remote: Any = None
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ class Engine:
         """Whether the LM stage runs: the config's choice, else the shipped default recorded by the benchmark."""
         if self.config.use_generator is not None:
             return self.config.use_generator
-        if self.config.generator is not None:
+        if self.config.generator is not None or self.config.remote is not None:
             return True
         return bool(self.ranker.meta.get("use_generator", False))
 
@@ -141,7 +143,11 @@ class Engine:
             return None
         if self._generator is None:
             with self._lock:
-                if self._generator is None:
+                if self._generator is None and self.config.remote is not None:
+                    from startref.citations.remote import RemoteGenerator
+
+                    self._generator = RemoteGenerator(self.config.remote)
+                elif self._generator is None:
                     from startref.citations.generation import load_generator
 
                     self._generator = load_generator(self.config.generator, device=self.config.device)
@@ -152,12 +158,15 @@ class Engine:
         _ = self.encoder, self.ranker, self.generator
 
     def info(self) -> dict[str, Any]:
-        return {
+        data = {
             "version": __version__,
             "models": self.model_names(),
             "device": self.config.device,
             "bibliographies": [{"file": f, "entries": n} for f, n in sorted(dict(self._bib_seen).items())],
         }
+        if self.config.remote is not None:  # the model server's health, asked now (a short, bounded probe)
+            data["generator"] = self.generator.health()
+        return data
 
     def model_names(self) -> dict[str, str | None]:
         gen = self._generator
@@ -220,12 +229,26 @@ class Engine:
         self, text: str, cursor: int, ranked: list[RankedEntry], index: BibIndex, k: int
     ) -> tuple[list[RankedEntry], list[str]]:
         """Run the LM stage (a no-op when it is off): generate citation text at the cursor, resolve it, and re-rank the resolved entries up."""
+        ranked, unresolved, _error = self.with_generation_or_error(text, cursor, ranked, index, k)
+        return ranked, unresolved
+
+    def with_generation_or_error(
+        self, text: str, cursor: int, ranked: list[RankedEntry], index: BibIndex, k: int
+    ) -> tuple[list[RankedEntry], list[str], str | None]:
+        """The LM stage, falling back to the ranker's own order when a model server fails (the third value says why)."""
         generator = self.generator
         if generator is None or not ranked:
-            return ranked, []
+            return ranked, [], None
         from startref.citations.lmstage import lm_rerank
+        from startref.citations.remote.errors import RemoteGeneratorError
 
-        return lm_rerank(generator, text, cursor, ranked, index, k=k, weight=self.lm_weight, mode=self.config.lm_mode)
+        try:
+            reranked, unresolved = lm_rerank(
+                generator, text, cursor, ranked, index, k=k, weight=self.lm_weight, mode=self.config.lm_mode
+            )
+        except RemoteGeneratorError as error:
+            return ranked, [], str(error)
+        return reranked, unresolved, None
 
     def suggest(
         self,
@@ -251,7 +274,7 @@ class Engine:
         query = build_query(text, cursor, index, cites, skip=inside, exclude_keys=inside.keys if inside else ())
         ranked = self.rank(query, index)
         t_rank = time.perf_counter()
-        ranked, unresolved = self.with_generation(text, cursor, ranked, index, k)
+        ranked, unresolved, generator_error = self.with_generation_or_error(text, cursor, ranked, index, k)
         t_gen = time.perf_counter()
         top = ranked[: max(1, min(k, 50))]
         candidates = [self._candidate(r, query, index) for r in top]
@@ -271,6 +294,7 @@ class Engine:
                 "rank": round((t_rank - t_bib) * 1000, 1),
                 "generate": round((t_gen - t_rank) * 1000, 1),
             },
+            generator_error=generator_error,
         )
 
     def _candidate(self, r: RankedEntry, query: Query, index: BibIndex) -> Candidate:
@@ -295,11 +319,13 @@ class Engine:
         keep_k: int = 0,
         command: str | None = None,
         progress: Callable[[int, int], None] | None = None,
+        concurrency: int = 1,
     ) -> AnnotateResult:
         """Fill every citation placeholder of ``text`` with its best entry (text outside the edits is untouched).
 
         Placeholders are filled independently, each seeing the document as written (earlier real cites are its
         history); with ``keep_k`` the runners-up go into a ``% startref:`` comment at the end of the line.
+        ``concurrency`` LM-stage calls run at once (a model server serves them in parallel; ranking stays serial).
         """
         holders = find_placeholders(text)
         index = self.bibliography_for(path=path, text=text, bib=bib, bib_text=bib_text)
@@ -308,11 +334,19 @@ class Engine:
         syntax = syntax_with_user_wrappers(text)
         cites = find_cites(text, syntax)
         dominant = command or dominant_command(cites, syntax)
+        queries = [build_query(text, h.start, index, cites, after_start=h.end) for h in holders]
+        rankings = [self.rank(q, index) for q in queries]
+        from startref.citations.lmbatch import map_in_order
+
+        staged = map_in_order(
+            lambda n: self.with_generation_or_error(text, holders[n].start, rankings[n], index, max(keep_k, 5)),
+            range(len(holders)), concurrency, progress,
+        )
         edits: list[AnnotateEdit] = []
-        for n, holder in enumerate(holders):
-            query = build_query(text, holder.start, index, cites, after_start=holder.end)
-            ranked = self.rank(query, index)
-            ranked, _unresolved = self.with_generation(text, holder.start, ranked, index, max(keep_k, 5))
+        errors: list[str] = []
+        for holder, query, (ranked, _unresolved, error) in zip(holders, queries, staged):
+            if error is not None and error not in errors:
+                errors.append(error)
             if not ranked:
                 continue
             best = ranked[0].entry.key
@@ -320,10 +354,9 @@ class Engine:
             line, _col = line_col_from_offset(text, holder.start)
             shown = [self._candidate(r, query, index) for r in ranked[: max(keep_k, 1)]]
             edits.append(AnnotateEdit(holder.start, holder.end, line, text[holder.start : holder.end], new, shown))
-            if progress:
-                progress(n + 1, len(holders))
         new_text = _apply(text, edits, keep_k)
-        return AnnotateResult(text=new_text, edits=edits, bibliography=_summary(index))
+        return AnnotateResult(text=new_text, edits=edits, bibliography=_summary(index),
+                              generator_error="; ".join(errors) or None)
 
 
 def _apply(text: str, edits: list[AnnotateEdit], keep_k: int) -> str:

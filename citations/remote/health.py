@@ -1,0 +1,74 @@
+"""Is the model server up, which model does it serve, and does its tokenizer know the Galactica markers?
+
+Why ask about the markers: Galactica was trained with ``[START_REF]``/``[END_REF]`` as single tokens. startref
+always sends the marker as text, so a server whose tokenizer has the token uses it and any other model reads plain
+characters; the probe tells the user which of the two their model gets (llama.cpp and vLLM both expose
+``/tokenize``; a plain OpenAI server does not, and the answer is then "unknown").
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from startref.citations.remote.client import Deadline
+from startref.citations.remote.errors import RemoteGeneratorError
+from startref.citations.remote.payloads import START_REF
+
+if TYPE_CHECKING:
+    from startref.citations.remote.generator import RemoteGenerator
+
+__all__ = ["probe"]
+
+
+def _marker_tokens(generator: RemoteGenerator, model: str | None, deadline: Deadline) -> int | None:
+    """How many tokens ``[START_REF]`` is for the served tokenizer, or None when the server cannot say."""
+    api = generator.config.api
+    if api == "openai":
+        return None
+    body: dict[str, Any] = {"content": START_REF} if api == "llamacpp" else {"prompt": START_REF}
+    if api == "llamacpp":
+        body["parse_special"] = True  # tokenize as prompts are tokenized: special tokens recognised
+    if api == "vllm":
+        body["add_special_tokens"] = False
+        if model:
+            body["model"] = model
+    try:
+        answer = generator.client.request("POST", "/tokenize", body, deadline=deadline, retries=0)
+    except RemoteGeneratorError:
+        return None
+    tokens = answer.get("tokens") if isinstance(answer, dict) else None
+    return len(tokens) if isinstance(tokens, list) else None
+
+
+def probe(generator: RemoteGenerator, timeout_s: float = 3.0) -> dict[str, Any]:
+    """A health report: ``status`` is "ok" or "down"; never raises, whatever the server does."""
+    config = generator.config
+    report: dict[str, Any] = {
+        "url": config.url,
+        "api": config.api,
+        "model": config.model,
+        "status": "down",
+        "breaker": generator.breaker.state,
+        "token_set": bool(config.token),
+    }
+    started = time.monotonic()
+    deadline = Deadline(timeout_s)
+    try:
+        body = generator.client.request("GET", "/v1/models", deadline=deadline, retries=0)
+    except RemoteGeneratorError as exc:
+        report["error"] = str(exc)
+        report["latency_ms"] = round((time.monotonic() - started) * 1000, 1)
+        return report
+    report["latency_ms"] = round((time.monotonic() - started) * 1000, 1)
+    served = [str(m.get("id")) for m in (body.get("data") or []) if isinstance(m, dict)] if isinstance(body, dict) else []
+    report["served_models"] = served
+    report["status"] = "ok"
+    model = config.model or (served[0] if served else None)
+    report["model"] = model
+    if config.model and served and config.model not in served and config.api != "llamacpp":
+        report["status"] = "error"
+        report["error"] = f"the server does not serve {config.model!r} (it serves: {', '.join(served)})"
+    count = _marker_tokens(generator, model, deadline)
+    report["markers"] = "unknown" if count is None else ("native" if count == 1 else "text")
+    return report
