@@ -73,14 +73,13 @@ class CircuitBreaker:
             return was_open
 
     def record_failure(self, error: str) -> bool:
-        """Count a failed call; returns True when this failure opened (or re-opened) the circuit."""
+        """Count a failed call; returns True for the first failure since the last success (the one to log)."""
         with self._lock:
             self.last_error = error
+            first = self._failures == 0
             self._failures += 1
             trial = self._trial_running
             self._trial_running = False
             if trial or self._failures >= self.failures_to_open:
-                newly = self._opened_at is None or trial
                 self._opened_at = self._clock()
-                return newly
-            return False
+            return first

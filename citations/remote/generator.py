@@ -165,9 +165,9 @@ class RemoteGenerator:
         try:
             result = call(Deadline(self.config.timeout_s))
         except GeneratorUnavailable as exc:
-            if self.breaker.record_failure(str(exc)):
-                log.warning("model server %s failed (%s); suggestions come from the ranker alone for %.0fs",
-                            self.config.url, exc, self.config.cooldown_s)
+            if self.breaker.record_failure(str(exc)):  # one line per outage, not one per request
+                log.warning("model server %s failed (%s); suggestions come from the ranker alone until it answers "
+                            "again (retried every %.0fs)", self.config.url, exc, self.config.cooldown_s)
             raise
         except RemoteGeneratorError:
             self.breaker.record_success()  # the server answered: it is up, the request was at fault

@@ -17,8 +17,9 @@ def test_opens_after_consecutive_failures_and_recovers_through_one_trial() -> No
     clock = Clock()
     breaker = CircuitBreaker(failures_to_open=2, cooldown_s=30, clock=clock)
     assert breaker.allow() and breaker.state == CLOSED
-    assert breaker.record_failure("refused") is False  # one failure: still closed
-    assert breaker.record_failure("refused") is True  # the second opens it (the caller logs once)
+    assert breaker.record_failure("refused") is True  # the first failure of an outage: the caller logs it
+    assert breaker.state == CLOSED
+    assert breaker.record_failure("refused") is False  # the second opens the circuit, and is not logged again
     assert breaker.state == OPEN and not breaker.allow()
     assert breaker.retry_in_s() == 30
     clock.now += 30
@@ -34,7 +35,7 @@ def test_a_failed_trial_reopens_for_a_full_cooldown() -> None:
     breaker.record_failure("down")
     clock.now += 10
     assert breaker.allow()
-    assert breaker.record_failure("still down") is True
+    assert breaker.record_failure("still down") is False  # same outage: no second log line
     assert breaker.state == OPEN and breaker.retry_in_s() == 10
 
 
@@ -42,4 +43,4 @@ def test_a_success_resets_the_failure_count() -> None:
     breaker = CircuitBreaker(failures_to_open=2, cooldown_s=10, clock=Clock())
     breaker.record_failure("x")
     breaker.record_success()
-    assert breaker.record_failure("y") is False and breaker.state == CLOSED
+    assert breaker.record_failure("y") is True and breaker.state == CLOSED  # a new outage
