@@ -164,8 +164,9 @@ class Engine:
             "device": self.config.device,
             "bibliographies": [{"file": f, "entries": n} for f, n in sorted(dict(self._bib_seen).items())],
         }
-        if self.config.remote is not None:  # the model server's health, asked now (a short, bounded probe)
-            data["generator"] = self.generator.health()
+        generator = self.generator if self.config.remote is not None else None
+        if generator is not None:  # the model server's health, asked now (a short, bounded probe)
+            data["generator"] = generator.health()
         return data
 
     def model_names(self) -> dict[str, str | None]:

@@ -49,8 +49,12 @@ def _insert(root: _Node, text: str) -> None:
     node.end = True
 
 
-def titles_grammar(texts: Sequence[str], prefix: str = " ", suffix: str = "[END_REF]") -> str:
+def titles_grammar(texts: Sequence[str], prefix: str = " ", suffix: str = "[END_REF]",
+                   suffix_token: int | None = None) -> str:
     """GBNF whose root accepts ``prefix + text + suffix`` for each of ``texts`` and nothing else.
+
+    With ``suffix_token`` the end is that token id (llama.cpp's ``<[ID]>``) instead of the suffix text: a model
+    whose tokenizer has ``[END_REF]`` as one token (Galactica) then ends a title the way it was trained to.
 
     Raises ``ValueError`` for an empty list (a grammar with no sentence would make the server fail obscurely).
     """
@@ -85,5 +89,6 @@ def titles_grammar(texts: Sequence[str], prefix: str = " ", suffix: str = "[END_
         return name
 
     top = rule_for(root)
-    head = f"root ::= {gbnf_literal(prefix)} {top} {gbnf_literal(suffix)}" if prefix else f"root ::= {top} {gbnf_literal(suffix)}"
+    end = f"<[{int(suffix_token)}]>" if suffix_token is not None else gbnf_literal(suffix)
+    head = f"root ::= {gbnf_literal(prefix)} {top} {end}" if prefix else f"root ::= {top} {end}"
     return "\n".join([head, *rules]) + "\n"

@@ -58,6 +58,8 @@ class RemoteGenerator:
         self.breaker = breaker or CircuitBreaker(config.failures_to_open, config.cooldown_s)
         self._model = config.model
         self._model_lock = threading.Lock()
+        self._markers: dict[str, int] | None = None
+        self._markers_known = False
         self._pool = ThreadPoolExecutor(max_workers=config.parallel, thread_name_prefix="startref-engine")
 
     # -- identity -------------------------------------------------------------------------------------------------
@@ -81,6 +83,21 @@ class RemoteGenerator:
                     self._model = str(data[0]["id"])
             return self._model
 
+    def end_ref_id(self, deadline: Deadline) -> int | None:
+        """The ``[END_REF]`` token id when the served tokenizer has the Galactica markers as tokens, else None.
+
+        Asked once per generator (``/tokenize``): with a native marker, grammars end on the token itself and the
+        logprobs of a forced title stop at it; with text markers the same strings are written character by character.
+        """
+        if not self._markers_known:
+            from startref.citations.remote.health import marker_ids
+
+            with self._model_lock:
+                if not self._markers_known:
+                    self._markers = marker_ids(self, self._model, deadline)
+                    self._markers_known = True
+        return (self._markers or {}).get(END_REF)
+
     # -- the contract ---------------------------------------------------------------------------------------------
     def generate(self, prompt: str, options: GenerationOptions = GenerationOptions(),  # noqa: B008 - frozen
                  titles: Sequence[TitleChoice] | None = None) -> list[Generation]:
@@ -94,17 +111,19 @@ class RemoteGenerator:
 
         def call(deadline: Deadline) -> list[Generation]:
             model = self.model_id(deadline)
+            end_id = self.end_ref_id(deadline)
             text_prompt = galactica_prompt(prompt)
             if options.constrained:
                 assert titles is not None
                 texts = [c.text.strip() for c in titles]
-                body = constrained_body(self.config.api, model, text_prompt, texts)
+                body = constrained_body(self.config.api, model, text_prompt, texts, end_ref_id=end_id)
             else:
-                body = free_body(self.config.api, model, text_prompt, max_tokens=options.max_new_tokens)
+                body = free_body(self.config.api, model, text_prompt, max_tokens=options.max_new_tokens,
+                                 end_ref_id=end_id)
             choice = parse.choices(self.client.post(_COMPLETIONS, body, deadline=deadline))[0]
             raw = parse.choice_text(choice)
             text = _clean_text(raw)
-            values = parse.forced_logprobs(choice, END_REF) if options.constrained else [
+            values = parse.forced_logprobs(choice, END_REF, end_id) if options.constrained else [
                 t.logprob for t in parse.token_logprobs(choice) if t.logprob is not None]
             key = None
             if titles:
@@ -124,11 +143,13 @@ class RemoteGenerator:
         def call(deadline: Deadline) -> list[float]:
             model = self.model_id(deadline)
             text_prompt = galactica_prompt(prompt)
-            bodies = score_bodies(self.config.api, model, text_prompt, list(continuations))
             if self.config.api == "llamacpp":
+                end_id = self.end_ref_id(deadline)
+                bodies = score_bodies(self.config.api, model, text_prompt, list(continuations), end_ref_id=end_id)
                 answers = self._parallel([lambda b=b: self.client.post(_COMPLETIONS, b, deadline=deadline)
                                           for b in bodies])
-                return [parse.mean(parse.forced_logprobs(parse.choices(a)[0], END_REF)) for a in answers]
+                return [parse.mean(parse.forced_logprobs(parse.choices(a)[0], END_REF, end_id)) for a in answers]
+            bodies = score_bodies(self.config.api, model, text_prompt, list(continuations))
             found = parse.choices(self.client.post(_COMPLETIONS, bodies[0], deadline=deadline))
             if len(found) != len(continuations):
                 raise RemoteGeneratorError(

@@ -13,32 +13,38 @@ from typing import TYPE_CHECKING, Any
 
 from startref.citations.remote.client import Deadline
 from startref.citations.remote.errors import RemoteGeneratorError
-from startref.citations.remote.payloads import START_REF
+from startref.citations.remote.payloads import END_REF, START_REF
 
 if TYPE_CHECKING:
     from startref.citations.remote.generator import RemoteGenerator
 
-__all__ = ["probe"]
+__all__ = ["probe", "marker_ids"]
 
 
-def _marker_tokens(generator: RemoteGenerator, model: str | None, deadline: Deadline) -> int | None:
-    """How many tokens ``[START_REF]`` is for the served tokenizer, or None when the server cannot say."""
+def marker_ids(generator: RemoteGenerator, model: str | None, deadline: Deadline) -> dict[str, int] | None:
+    """The token ids of ``[START_REF]`` and ``[END_REF]`` when the served tokenizer has each as ONE token (``{}``
+    when it splits them: text markers), or None when the server cannot tokenize for us (plain OpenAI)."""
     api = generator.config.api
     if api == "openai":
         return None
-    body: dict[str, Any] = {"content": START_REF} if api == "llamacpp" else {"prompt": START_REF}
-    if api == "llamacpp":
-        body["parse_special"] = True  # tokenize as prompts are tokenized: special tokens recognised
-    if api == "vllm":
-        body["add_special_tokens"] = False
-        if model:
-            body["model"] = model
-    try:
-        answer = generator.client.request("POST", "/tokenize", body, deadline=deadline, retries=0)
-    except RemoteGeneratorError:
-        return None
-    tokens = answer.get("tokens") if isinstance(answer, dict) else None
-    return len(tokens) if isinstance(tokens, list) else None
+    found: dict[str, int] = {}
+    for marker in (START_REF, END_REF):
+        body: dict[str, Any]
+        if api == "llamacpp":  # tokenised as prompts are: special tokens recognised
+            body = {"content": marker, "add_special": False, "parse_special": True}
+        else:
+            body = {"prompt": marker, "add_special_tokens": False, **({"model": model} if model else {})}
+        try:
+            answer = generator.client.request("POST", "/tokenize", body, deadline=deadline, retries=0)
+        except RemoteGeneratorError:
+            return None
+        tokens = answer.get("tokens") if isinstance(answer, dict) else None
+        if not isinstance(tokens, list):
+            return None
+        if len(tokens) == 1:
+            token = tokens[0]
+            found[marker] = int(token["id"] if isinstance(token, dict) else token)
+    return found if len(found) == 2 else {}
 
 
 def probe(generator: RemoteGenerator, timeout_s: float = 3.0) -> dict[str, Any]:
@@ -69,6 +75,6 @@ def probe(generator: RemoteGenerator, timeout_s: float = 3.0) -> dict[str, Any]:
     if config.model and served and config.model not in served and config.api != "llamacpp":
         report["status"] = "error"
         report["error"] = f"the server does not serve {config.model!r} (it serves: {', '.join(served)})"
-    count = _marker_tokens(generator, model, deadline)
-    report["markers"] = "unknown" if count is None else ("native" if count == 1 else "text")
+    ids = marker_ids(generator, model, deadline)
+    report["markers"] = "unknown" if ids is None else ("native" if ids else "text")
     return report

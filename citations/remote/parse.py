@@ -29,6 +29,7 @@ class TokenLogprob:
     text: str
     logprob: float | None
     offset: int | None = None
+    id: int | None = None
 
 
 def choices(body: Any) -> list[dict[str, Any]]:
@@ -59,8 +60,9 @@ def token_logprobs(choice: dict[str, Any]) -> list[TokenLogprob]:
     if not isinstance(logprobs, dict):
         return []
     if isinstance(logprobs.get("content"), list):  # llama.cpp
-        return [TokenLogprob(str(t.get("token", "")), _clean(t.get("logprob"))) for t in logprobs["content"]
-                if isinstance(t, dict)]
+        return [TokenLogprob(str(t.get("token", "")), _clean(t.get("logprob")), None,
+                             int(t["id"]) if isinstance(t.get("id"), int) else None)
+                for t in logprobs["content"] if isinstance(t, dict)]
     tokens = logprobs.get("tokens") or []
     values = logprobs.get("token_logprobs") or []
     offsets = logprobs.get("text_offset") or [None] * len(tokens)
@@ -88,16 +90,17 @@ def continuation_logprobs(choice: dict[str, Any], prefix_chars: int) -> list[flo
     return out
 
 
-def forced_logprobs(choice: dict[str, Any], stop: str) -> list[float]:
-    """Log-probs of generated tokens up to and including the one that completes ``stop`` (later ones, e.g. the
-    end-of-sequence the grammar forces after the end marker, are the grammar's doing, not the model's)."""
+def forced_logprobs(choice: dict[str, Any], stop: str, stop_id: int | None = None) -> list[float]:
+    """Log-probs of generated tokens up to and including the one that completes ``stop`` (or IS ``stop_id``, for a
+    native end marker a server may render as empty text); later ones, e.g. the end-of-sequence the grammar forces
+    afterwards, are the grammar's doing, not the model's."""
     out: list[float] = []
     written = ""
     for token in token_logprobs(choice):
         if token.logprob is not None:
             out.append(token.logprob)
         written += token.text
-        if stop in written:
+        if stop in written or (stop_id is not None and token.id == stop_id):
             break
     return out
 

@@ -58,17 +58,27 @@ def _base(model: str | None, prompt: str | list[str]) -> dict[str, Any]:
     return body
 
 
-def free_body(api: str, model: str | None, prompt: str, max_tokens: int = 40) -> dict[str, Any]:
-    """Greedy free generation of one citation text, stopped at the end marker or a newline."""
+def free_body(api: str, model: str | None, prompt: str, max_tokens: int = 40,
+              end_ref_id: int | None = None) -> dict[str, Any]:
+    """Greedy free generation of one citation text, stopped at the end marker or a newline.
+
+    ``end_ref_id``: the ``[END_REF]`` token of a native-marker model; servers that render special tokens as empty
+    text would never see the stop string, so generation also stops on the token itself.
+    """
     body = _base(model, prompt)
     body.update(max_tokens=max_tokens, stop=[END_REF, "\n"], logprobs=1)
     if api == "llamacpp":
         body["n_probs"] = 1
         body.pop("logprobs")
+        if end_ref_id is not None:
+            body["grammar"] = f'root ::= [^\\n]* <[{int(end_ref_id)}]>'
+    elif end_ref_id is not None:
+        body["stop_token_ids"] = [int(end_ref_id)]
     return body
 
 
-def constrained_body(api: str, model: str | None, prompt: str, titles: Sequence[str]) -> dict[str, Any]:
+def constrained_body(api: str, model: str | None, prompt: str, titles: Sequence[str],
+                     end_ref_id: int | None = None) -> dict[str, Any]:
     """Generation restricted to ``titles`` (each written as " Title, Author[END_REF]")."""
     if api == "openai":
         raise ValueError(
@@ -78,7 +88,7 @@ def constrained_body(api: str, model: str | None, prompt: str, titles: Sequence[
     body = _base(model, prompt)
     body["max_tokens"] = MAX_TITLE_TOKENS
     if api == "llamacpp":
-        body["grammar"] = titles_grammar(titles, prefix=" ", suffix=END_REF)
+        body["grammar"] = titles_grammar(titles, prefix=" ", suffix=END_REF, suffix_token=end_ref_id)
         body["n_probs"] = 1
     else:  # vllm
         body["structured_outputs"] = {"choice": list(dict.fromkeys(continuation_text(t) for t in titles))}
@@ -86,7 +96,8 @@ def constrained_body(api: str, model: str | None, prompt: str, titles: Sequence[
     return body
 
 
-def score_bodies(api: str, model: str | None, prompt: str, titles: Sequence[str]) -> list[dict[str, Any]]:
+def score_bodies(api: str, model: str | None, prompt: str, titles: Sequence[str],
+                 end_ref_id: int | None = None) -> list[dict[str, Any]]:
     """The request(s) that give the log-likelihood of each title after ``prompt``.
 
     vLLM / OpenAI: one request, the prompt repeated with each continuation appended, echoed with its log-probs and
@@ -100,7 +111,7 @@ def score_bodies(api: str, model: str | None, prompt: str, titles: Sequence[str]
             body = _base(model, prompt)
             body.update(
                 max_tokens=MAX_TITLE_TOKENS,
-                grammar=titles_grammar([title.strip()], prefix=" ", suffix=END_REF),
+                grammar=titles_grammar([title.strip()], prefix=" ", suffix=END_REF, suffix_token=end_ref_id),
                 n_probs=1,
                 post_sampling_probs=False,
                 cache_prompt=True,

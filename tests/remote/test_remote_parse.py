@@ -52,3 +52,10 @@ def test_choices_are_ordered_by_index_and_a_bad_answer_is_a_clear_error() -> Non
         parse.choices({"error": "nope"})
     with pytest.raises(GeneratorRequestError, match="echo"):
         parse.continuation_logprobs({"text": "x"}, 0)
+
+
+def test_a_native_end_token_stops_the_count_even_when_rendered_empty() -> None:
+    choice = {"logprobs": {"content": [
+        {"id": 11, "token": " Deep Nets", "logprob": -0.5}, {"id": 7, "token": "", "logprob": -0.1},
+        {"id": 2, "token": "", "logprob": -4.0}]}}
+    assert parse.forced_logprobs(choice, "[END_REF]", stop_id=7) == [-0.5, -0.1]

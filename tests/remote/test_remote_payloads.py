@@ -83,3 +83,13 @@ def test_plain_openai_cannot_constrain_and_says_what_to_use() -> None:
 
 def test_no_titles_means_no_score_request() -> None:
     assert score_bodies("vllm", "m", PROMPT, []) == []
+
+
+def test_a_native_end_marker_is_the_token_itself() -> None:
+    """Galactica has ``[END_REF]`` as one token: llama.cpp grammars end on ``<[id]>``, vLLM stops on the id."""
+    body = constrained_body("llamacpp", None, PROMPT, TITLES, end_ref_id=7)
+    assert body["grammar"].splitlines()[0].endswith("<[7]>") and '"[END_REF]"' not in body["grammar"]
+    assert all(b["grammar"].splitlines()[0].endswith("<[7]>") for b in score_bodies("llamacpp", None, PROMPT, TITLES, 7))
+    assert free_body("llamacpp", None, PROMPT, end_ref_id=7)["grammar"] == "root ::= [^\\n]* <[7]>"
+    request = CompletionRequest.model_validate(free_body("vllm", "galactica", PROMPT, end_ref_id=7))
+    assert request.stop_token_ids == [7]
