@@ -119,3 +119,28 @@ def test_bad_configuration_is_refused_with_the_flag_name() -> None:
         RemoteConfig(url="localhost:8080")
     with pytest.raises(ValueError, match="--generator-api"):
         RemoteConfig(url="http://h:1", api="tgi")
+
+
+def test_the_remote_generator_fulfils_the_generator_contract() -> None:
+    from startref.citations.generation import Generator
+    from startref.citations.remote import RemoteGenerator
+
+    assert isinstance(RemoteGenerator(RemoteConfig(url="http://127.0.0.1:9")), Generator)
+
+
+def test_the_engine_answers_from_the_ranker_when_the_server_is_down(repo_root) -> None:
+    from startref.citations.engine import Engine, EngineConfig
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = repo_root / "examples" / "resnet" / "paper.tex"
+    text = path.read_text(encoding="utf-8")
+    cursor = text.index("\\citep{?}") + len("\\citep{")
+    down = Engine(EngineConfig(remote=RemoteConfig(url=f"http://127.0.0.1:{port}", api="llamacpp", backoff_s=0.01)))
+    result = down.suggest(text, cursor, path=path, k=5)
+    plain = Engine(EngineConfig(use_generator=False)).suggest(text, cursor, path=path, k=5)
+    assert result.generator_error and "Connection refused" in result.generator_error
+    assert [c.key for c in result.candidates] == [c.key for c in plain.candidates]
+    assert result.to_dict()["generator_error"] == result.generator_error
+    assert plain.to_dict()["generator_error"] is None
