@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from startref.citations.remote.client import Deadline
-from startref.citations.remote.errors import RemoteGeneratorError
+from startref.citations.remote.errors import GeneratorRequestError, RemoteGeneratorError
 from startref.citations.remote.payloads import END_REF, START_REF
 
 if TYPE_CHECKING:
@@ -23,7 +23,10 @@ __all__ = ["probe", "marker_ids"]
 
 def marker_ids(generator: RemoteGenerator, model: str | None, deadline: Deadline) -> dict[str, int] | None:
     """The token ids of ``[START_REF]`` and ``[END_REF]`` when the served tokenizer has each as ONE token (``{}``
-    when it splits them: text markers), or None when the server cannot tokenize for us (plain OpenAI)."""
+    when it splits them: text markers), or None when the server cannot tokenize for us (plain OpenAI).
+
+    Raises ``GeneratorUnavailable`` when the server does not answer, so that a caller does not remember "unknown".
+    """
     api = generator.config.api
     if api == "openai":
         return None
@@ -36,7 +39,7 @@ def marker_ids(generator: RemoteGenerator, model: str | None, deadline: Deadline
             body = {"prompt": marker, "add_special_tokens": False, **({"model": model} if model else {})}
         try:
             answer = generator.client.request("POST", "/tokenize", body, deadline=deadline, retries=0)
-        except RemoteGeneratorError:
+        except GeneratorRequestError:  # no /tokenize here (answered 4xx): it cannot say, and will not later
             return None
         tokens = answer.get("tokens") if isinstance(answer, dict) else None
         if not isinstance(tokens, list):
@@ -75,6 +78,9 @@ def probe(generator: RemoteGenerator, timeout_s: float = 3.0) -> dict[str, Any]:
     if config.model and served and config.model not in served and config.api != "llamacpp":
         report["status"] = "error"
         report["error"] = f"the server does not serve {config.model!r} (it serves: {', '.join(served)})"
-    ids = marker_ids(generator, model, deadline)
+    try:
+        ids = marker_ids(generator, model, deadline)
+    except RemoteGeneratorError:
+        ids = None
     report["markers"] = "unknown" if ids is None else ("native" if ids else "text")
     return report
