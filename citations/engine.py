@@ -61,6 +61,8 @@ class EngineConfig:
     #: Which files a request may make the engine read (the server passes ``FileRules.server(...)``): every path,
     #: however it is named (``bib``, ``path``, ``\bibliography``, ``\input``, ``% !TEX root``), goes through it.
     file_rules: FileRules = ANY_FILE
+    #: A model server for the LM stage (a ``startref.citations.remote.RemoteConfig``); None = in-process LM.
+    remote: Any = None
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ class Engine:
         """Whether the LM stage runs: the config's choice, else the shipped default recorded by the benchmark."""
         if self.config.use_generator is not None:
             return self.config.use_generator
-        if self.config.generator is not None:
+        if self.config.generator is not None or self.config.remote is not None:
             return True
         return bool(self.ranker.meta.get("use_generator", False))
 
@@ -146,7 +148,11 @@ class Engine:
             return None
         if self._generator is None:
             with self._lock:
-                if self._generator is None:
+                if self._generator is None and self.config.remote is not None:
+                    from startref.citations.remote import RemoteGenerator
+
+                    self._generator = RemoteGenerator(self.config.remote)
+                elif self._generator is None:
                     from startref.citations.generation import load_generator
 
                     self._generator = load_generator(self.config.generator, device=self.config.device)
@@ -157,12 +163,16 @@ class Engine:
         _ = self.encoder, self.ranker, self.generator
 
     def info(self) -> dict[str, Any]:
-        return {
+        data = {
             "version": __version__,
             "models": self.model_names(),
             "device": self.config.device,
             "bibliographies": [{"file": f, "entries": n} for f, n in sorted(dict(self._bib_seen).items())],
         }
+        generator = self.generator if self.config.remote is not None else None
+        if generator is not None:  # the model server's health, asked now (a short, bounded probe)
+            data["generator"] = generator.health()
+        return data
 
     def model_names(self) -> dict[str, str | None]:
         gen = self._generator
@@ -237,12 +247,26 @@ class Engine:
         self, text: str, cursor: int, ranked: list[RankedEntry], index: BibIndex, k: int
     ) -> tuple[list[RankedEntry], list[str]]:
         """Run the LM stage (a no-op when it is off): generate citation text at the cursor, resolve it, and re-rank the resolved entries up."""
+        ranked, unresolved, _error = self.with_generation_or_error(text, cursor, ranked, index, k)
+        return ranked, unresolved
+
+    def with_generation_or_error(
+        self, text: str, cursor: int, ranked: list[RankedEntry], index: BibIndex, k: int
+    ) -> tuple[list[RankedEntry], list[str], str | None]:
+        """The LM stage, falling back to the ranker's own order when a model server fails (the third value says why)."""
         generator = self.generator
         if generator is None or not ranked:
-            return ranked, []
+            return ranked, [], None
         from startref.citations.lmstage import lm_rerank
+        from startref.citations.remote.errors import RemoteGeneratorError
 
-        return lm_rerank(generator, text, cursor, ranked, index, k=k, weight=self.lm_weight, mode=self.config.lm_mode)
+        try:
+            reranked, unresolved = lm_rerank(
+                generator, text, cursor, ranked, index, k=k, weight=self.lm_weight, mode=self.config.lm_mode
+            )
+        except RemoteGeneratorError as error:
+            return ranked, [], str(error)
+        return reranked, unresolved, None
 
     def suggest(
         self,
@@ -278,7 +302,7 @@ class Engine:
         t_rank = time.perf_counter()
         if self.uses_generator:  # a finished ranking is returned whatever the time; only new work is refused
             check_deadline(deadline, "before the LM stage")
-        ranked, unresolved = self.with_generation(text, cursor, ranked, index, k)
+        ranked, unresolved, generator_error = self.with_generation_or_error(text, cursor, ranked, index, k)
         t_gen = time.perf_counter()
         top = ranked[: max(1, min(k, 50))]
         candidates = [self._candidate(r, query, index) for r in top]
@@ -298,6 +322,7 @@ class Engine:
                 "rank": round((t_rank - t_bib) * 1000, 1),
                 "generate": round((t_gen - t_rank) * 1000, 1),
             },
+            generator_error=generator_error,
         )
 
     def _candidate(self, r: RankedEntry, query: Query, index: BibIndex) -> Candidate:
@@ -325,14 +350,17 @@ class Engine:
         deadline: float | None = None,
         max_placeholders: int | None = None,
         file_rules: FileRules | None = None,
+        concurrency: int = 1,
     ) -> AnnotateResult:
         """Fill every citation placeholder of ``text`` with its best entry (text outside the edits is untouched).
 
         Placeholders are filled independently, each seeing the document as written (earlier real cites are its
         history); with ``keep_k`` the runners-up go into a ``% startref:`` comment at the end of the line.
-        At most ``max_placeholders`` are filled, and none after ``deadline`` (``time.monotonic()``; the first one
-        always is, so every call makes progress): the rest stay as written and a warning says how many — the edits
-        made are valid, and a second call fills the rest (filled placeholders are no longer placeholders).
+        At most ``max_placeholders`` are filled, and none is ranked after ``deadline`` (``time.monotonic()``; the
+        first one always is, so every call makes progress): the rest stay as written and a warning says how many —
+        the edits made are valid, and a second call fills the rest (filled placeholders are no longer placeholders).
+        ``concurrency`` LM-stage calls run at once (a model server serves them in parallel; ranking stays serial);
+        past the deadline the LM stage is skipped and the ranker's order is used (a warning says for how many).
         """
         check_text(text, str(path) if path else "<text>")
         holders = find_placeholders(text)
@@ -348,15 +376,36 @@ class Engine:
         cites = find_cites(text, syntax)
         dominant = command or dominant_command(cites, syntax)
         words = DocumentWords(text, cites)  # shared by every placeholder: linear, not placeholders x document
-        edits: list[AnnotateEdit] = []
+        queries = []
+        rankings = []
         for n, holder in enumerate(holders):
-            if edits and deadline is not None and time.monotonic() > deadline:  # at least one is always filled
+            if queries and deadline is not None and time.monotonic() > deadline:  # at least one is always filled
                 warnings.append(f"time limit reached: {len(holders) - n} placeholders left as written "
                                 "(send the new text again to fill the rest)")
+                holders = holders[:n]
                 break
             query = build_query(text, holder.start, index, cites, after_start=holder.end, words=words)
-            ranked = self.rank(query, index)
-            ranked, _unresolved = self.with_generation(text, holder.start, ranked, index, max(keep_k, 5))
+            queries.append(query)
+            rankings.append(self.rank(query, index))
+        from startref.citations.lmbatch import map_in_order
+
+        late: list[int] = []
+
+        def stage(n: int) -> tuple[list[RankedEntry], list[str], str | None]:
+            if deadline is not None and time.monotonic() > deadline and self.uses_generator:
+                late.append(n)
+                return rankings[n], [], None
+            return self.with_generation_or_error(text, holders[n].start, rankings[n], index, max(keep_k, 5))
+
+        staged = map_in_order(stage, range(len(holders)), concurrency, progress)
+        if late:
+            warnings.append(f"time limit reached: the LM stage was skipped for {len(late)} placeholders "
+                            "(filled by the ranker alone)")
+        edits: list[AnnotateEdit] = []
+        errors: list[str] = []
+        for holder, query, (ranked, _unresolved, error) in zip(holders, queries, staged):
+            if error is not None and error not in errors:
+                errors.append(error)
             if not ranked:
                 continue
             best = ranked[0].entry.key
@@ -364,10 +413,9 @@ class Engine:
             line, _col = line_col_from_offset(text, holder.start)
             shown = [self._candidate(r, query, index) for r in ranked[: max(keep_k, 1)]]
             edits.append(AnnotateEdit(holder.start, holder.end, line, text[holder.start : holder.end], new, shown))
-            if progress:
-                progress(n + 1, len(holders))
         new_text = _apply(text, edits, keep_k)
-        return AnnotateResult(text=new_text, edits=edits, bibliography=_summary(index), warnings=warnings)
+        return AnnotateResult(text=new_text, edits=edits, bibliography=_summary(index), warnings=warnings,
+                              generator_error="; ".join(errors) or None)
 
 
 def _apply(text: str, edits: list[AnnotateEdit], keep_k: int) -> str:

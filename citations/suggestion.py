@@ -64,6 +64,8 @@ class Suggestion:
     model: dict[str, str | None]
     timing_ms: dict[str, float]
     warnings: list[str] = field(default_factory=list)
+    #: Why the LM stage was skipped (model server down, slow, or refusing); the ranking is then the ranker's alone.
+    generator_error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +76,7 @@ class Suggestion:
             "model": dict(self.model),
             "timing_ms": dict(self.timing_ms),
             "warnings": list(self.warnings),
+            "generator_error": self.generator_error,
         }
 
 
@@ -107,6 +110,7 @@ class AnnotateResult:
     edits: list[AnnotateEdit]
     bibliography: BibliographySummary
     warnings: list[str] = field(default_factory=list)
+    generator_error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -114,4 +118,5 @@ class AnnotateResult:
             "edits": [e.to_dict() for e in self.edits],
             "bibliography": self.bibliography.to_dict(),
             "warnings": list(self.warnings),
+            "generator_error": self.generator_error,
         }

@@ -35,6 +35,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
                         help=f"model calls run at once per process (default {default_threads()}: cores, max 4)")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"),
                         help="log level (default info: one line per request)")
+    parser.add_argument("--lm-mode", choices=("score", "constrained", "free"), default="score",
+                        help="how the LM stage works (default score; see `startref suggest --help`)")
+    from startref.citations.remote.options import add_generator_arguments
+
+    add_generator_arguments(parser)
     return parser
 
 
@@ -54,6 +59,11 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         workers=args.workers,
         threads=getattr(args, "threads", default_threads()),
         log_level=args.log_level,
+        lm_mode=getattr(args, "lm_mode", "score"),
+        generator_url=getattr(args, "generator_url", None),
+        generator_api=getattr(args, "generator_api", "openai"),
+        generator_model=getattr(args, "generator_model", None),
+        generator_timeout_s=getattr(args, "generator_timeout", 10.0),
     )
 
 

@@ -158,6 +158,9 @@ class SuggestResponse(BaseModel):
     model: dict[str, str | None]
     timing_ms: dict[str, float]
     warnings: list[str] = Field(default_factory=list)
+    generator_error: str | None = Field(
+        default=None, description="Why the LM stage was skipped (model server down, slow or refusing): the "
+        "candidates then come from the ranker alone. Null when the LM stage ran or is off.")
 
 
 class AnnotateEditModel(BaseModel):
@@ -174,6 +177,7 @@ class AnnotateResponse(BaseModel):
     edits: list[AnnotateEditModel]
     bibliography: BibliographyModel
     warnings: list[str] = Field(default_factory=list)
+    generator_error: str | None = Field(default=None, description="As in SuggestResponse, for any placeholder.")
 
 
 class ErrorDetail(BaseModel):

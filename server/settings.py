@@ -54,6 +54,12 @@ class ServerSettings:
     workers: int = 1
     threads: int = field(default_factory=default_threads)
     log_level: str = "info"
+    #: The LM stage: how it works, and an optional model server for it (token: $STARTREF_GENERATOR_TOKEN).
+    lm_mode: str = "score"
+    generator_url: str | None = None
+    generator_api: str = "openai"
+    generator_model: str | None = None
+    generator_timeout_s: float = 10.0
     #: How long a request waits for models still loading at startup before answering 503 ``not_ready``.
     ready_timeout_s: float = 120.0
     #: Per-request time limit, checked between stages (503 ``deadline_exceeded``; annotate returns what it filled).
@@ -74,7 +80,17 @@ class ServerSettings:
             raise ValueError(f"threads must be at least 1, got {self.threads}")
         if self.device not in ("cpu", "cuda", "mps"):
             raise ValueError(f"device must be cpu, cuda or mps, got {self.device!r}")
+        if self.lm_mode not in ("score", "constrained", "free"):
+            raise ValueError(f"lm_mode must be score, constrained or free, got {self.lm_mode!r}")
+        self.remote_config()  # a bad URL/API combination fails here, before the server starts
         object.__setattr__(self, "allow_origins", tuple(o.rstrip("/") for o in self.allow_origins))
+
+    def remote_config(self) -> Any:
+        """The model server for the LM stage (a ``RemoteConfig``), or None for the in-process LM."""
+        from startref.citations.remote.options import config_from_values
+
+        return config_from_values(self.generator_url, self.generator_api, self.generator_model,
+                                  self.generator_timeout_s, self.lm_mode)
 
     @property
     def allowed_hosts(self) -> frozenset[str]:
@@ -95,6 +111,8 @@ class ServerSettings:
             device=self.device,
             encoder=self.encoder,
             model_dir=self.model_dir,
+            lm_mode=self.lm_mode,
+            remote=self.remote_config(),
         )
 
     @property

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from startref.cli.common import (
     add_bib_option,
+    add_concurrency_option,
     add_engine_options,
     add_json_option,
     bib_paths,
@@ -61,6 +62,7 @@ def register(subparsers: Any) -> None:
     add_bib_option(parser)
     add_json_option(parser)
     add_engine_options(parser)
+    add_concurrency_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -148,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
     engine = make_engine(args)
     with progress_callback(f"annotate {input_path.name}") as progress:
         result = engine.annotate(
-            original.text, path=str(input_path), bib=bibs, keep_k=args.keep_k, command=args.command, progress=progress
+            original.text, path=str(input_path), bib=bibs, keep_k=args.keep_k, command=args.command, progress=progress,
+            concurrency=args.concurrency,
         )
     edits = list(result.edits)
     new_text = result.text if edits else original.text
@@ -198,12 +201,15 @@ def run(args: argparse.Namespace) -> int:
                 "diff": diff if args.dry_run else None,
                 "bibliography": result.bibliography.to_dict(),
                 "warnings": list(result.warnings),
+                "generator_error": result.generator_error,
             }
         )
         return EXIT_OK
 
     for message in result.warnings:
         warn(message)
+    if result.generator_error:
+        warn(f"LM stage skipped, ranked without it: {result.generator_error}")
     if not edits:
         note(f"{input_path}: no citation placeholder found; nothing written")
         return EXIT_OK

@@ -140,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         for message in suggestion.warnings:
             warn(message)
+        if suggestion.generator_error:
+            warn(f"LM stage skipped, ranked without it: {suggestion.generator_error}")
         if problems:
             files = " ".join(suggestion.bibliography.files)
             warn(f"the bibliography has {len(problems)} problem(s); see `startref index {files}`")
