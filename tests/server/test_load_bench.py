@@ -23,7 +23,7 @@ def load_bench(repo_root: Path) -> ModuleType:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["bench_load"] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
+    spec.loader.exec_module(module)  # it puts bench/ on sys.path for its sibling load_requests.py
     return module
 
 
