@@ -10,6 +10,7 @@ from .context import CursorContext, cursor_context, dominant_command, insertion_
 from .discovery import (
     BibliographyDiscovery,
     FlatDocument,
+    FlatPiece,
     bibinputs_dirs,
     discover_bibliographies,
     find_root,
@@ -69,6 +70,7 @@ __all__ = [
     # discovery
     "BibliographyDiscovery",
     "FlatDocument",
+    "FlatPiece",
     "find_root",
     "discover_bibliographies",
     "flatten_document",
