@@ -36,11 +36,10 @@ __all__ = ["check_document", "audit", "miscitation_finding"]
 
 
 def _relative(file: str, base: Path) -> str:
-    """``file`` relative to ``base`` when it lies below it (what a terminal user reads), else as it was."""
+    """``file`` relative to ``base``, as a user who typed relative paths reads them (``<bib_text>`` as it is)."""
     if not os.path.isabs(file):
         return file
-    rel = os.path.relpath(file, base)
-    return file if rel.startswith("..") else rel
+    return os.path.relpath(file, base)
 
 
 def _renamed(finding: Finding, base: Path) -> Finding:
@@ -168,8 +167,11 @@ def check_document(
 ) -> AuditReport:
     """Load the document (``path``, its ``% !TEX root`` and inputs; ``text`` an unsaved buffer of ``path``, or the
     whole document when there is no path) and its bibliography (``bib_text`` > ``bib`` > discovery, as
-    ``suggest``), then ``audit`` it. Errors are the other commands' (``LatexInputError``, ``BibliographyError``)."""
+    ``suggest``), then ``audit`` it. ``relative_to``: show files relative to this folder (the CLI's working
+    directory) when ``path`` is relative. Errors are the other commands' (``LatexInputError``, ``BibliographyError``)."""
     t0 = time.perf_counter()
+    if path is not None and Path(path).is_absolute():
+        relative_to = None  # absolute in, absolute out
     if path is not None:
         doc = load_document(path, text, relative_to)
     elif text is not None:
@@ -182,6 +184,7 @@ def check_document(
     if relative_to is not None:
         report.findings = [_renamed(f, relative_to) for f in report.findings]
         report.bibliography["files"] = [_relative(f, relative_to) for f in report.bibliography["files"]]
+        report.sort()
     report.timing_ms["bibliography"] = round((t_bib - t0) * 1000, 1)
     report.timing_ms["total"] = round((time.perf_counter() - t0) * 1000, 1)
     return report

@@ -85,14 +85,13 @@ class AuditDocument:
 
 def _shown_names(flat: FlatDocument, given: tuple[Path, str] | None, relative_to: Path | None) -> dict[Path, str]:
     """How each file is named in findings: as the user typed the file they gave; others relative to
-    ``relative_to`` when below it, else absolute."""
+    ``relative_to`` (the working directory of a user who typed a relative path), else absolute."""
     shown: dict[Path, str] = {}
     for file in flat.files:
         if given is not None and os.path.abspath(given[0]) == str(file):
             shown[file] = given[1]
         elif relative_to is not None:
-            rel = os.path.relpath(file, relative_to)
-            shown[file] = str(file) if rel.startswith("..") else rel
+            shown[file] = os.path.relpath(file, relative_to)
         else:
             shown[file] = str(file)
     return shown

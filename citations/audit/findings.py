@@ -143,8 +143,10 @@ class Finding:
         }
 
 
-def _sort_key(f: Finding) -> tuple[Any, ...]:
-    return (f.location.file, f.location.line, f.location.column, severity_rank(f.severity), f.code, f.key or "")
+def _sort_key(f: Finding, order: Mapping[str, int]) -> tuple[Any, ...]:
+    loc = f.location
+    return (order.get(loc.file, len(order)), loc.file, loc.line, loc.column, severity_rank(f.severity), f.code,
+            f.key or "")
 
 
 @dataclass
@@ -168,7 +170,10 @@ class AuditReport:
     warnings: list[str] = field(default_factory=list)
 
     def sort(self) -> None:
-        self.findings.sort(key=_sort_key)
+        """The document's .tex files in document order, then the .bib files; by line and column within a file."""
+        names = [*self.files, *self.bibliography.get("files", [])]
+        order = {name: i for i, name in reversed(list(enumerate(names)))}
+        self.findings.sort(key=lambda f: _sort_key(f, order))
 
     def at_least(self, severity: str) -> list[Finding]:
         """The findings at ``severity`` or worse."""
