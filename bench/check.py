@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 import os
 import random
 import sys
@@ -31,7 +32,8 @@ SHARED = REPO.parent / "shared"
 from rapidfuzz.distance import Levenshtein  # noqa: E402
 
 from startref.citations.audit.identity import same_work_groups, same_work_map  # noqa: E402
-from startref.citations.audit.miscitation import THRESHOLDS, score_citations  # noqa: E402
+from startref.citations.audit import miscitation  # noqa: E402
+from startref.citations.audit.miscitation import THRESHOLDS, score_citations, suspicion_inputs  # noqa: E402
 from startref.citations.bibindex import BibIndex  # noqa: E402
 from startref.citations.engine import Engine  # noqa: E402
 from startref.citations.evaluation import load_paper  # noqa: E402
@@ -39,9 +41,12 @@ from startref.citations.training import find_corpus_papers  # noqa: E402
 from startref.latex.cites import CiteCommand, find_cites  # noqa: E402
 from startref.latex.commands import syntax_with_user_wrappers  # noqa: E402
 
+if TYPE_CHECKING:
+    import numpy as np
+
 SHARE = 0.05
 NEAR_KEY_SIMILARITY = 0.6
-CURVE = [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 6.0, 7.0, 8.0, 10.0]
+CURVE = [-4.0, -3.0, -2.5, -2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
 
 
 @dataclass
@@ -136,8 +141,36 @@ def collect(papers_dir: Path, engine: Engine, seed: int, limit: int | None, unto
     return out
 
 
+def _inputs(keys: list[dict]) -> "np.ndarray":
+    margins = [s["margin"] if s["has_alt"] else float("-inf") for s in keys]
+    return suspicion_inputs(margins, [s["rank"] for s in keys], [s["entries"] for s in keys],
+                            [s["recited"] for s in keys])
+
+
+def _suspicion(keys: list[dict], weights: "np.ndarray | None" = None, bias: float | None = None) -> list[float]:
+    """Each key's suspicion as ``check`` computes it (the shipped weights unless others are given)."""
+    if not keys:
+        return []
+    if weights is None:
+        margins = [s["margin"] if s["has_alt"] else float("-inf") for s in keys]
+        return list(miscitation.suspicions(margins, [s["rank"] for s in keys], [s["entries"] for s in keys],
+                                           [s["recited"] for s in keys]))
+    out = _inputs(keys) @ weights + (bias or 0.0)
+    return [float(v) if s["has_alt"] else float("-inf") for v, s in zip(out, keys)]
+
+
 def _flag(s: dict, threshold: float) -> bool:
-    return bool(s["has_alt"]) and s["margin"] >= threshold
+    return bool(s["has_alt"]) and s["suspicion"] >= threshold
+
+
+def with_suspicion(results: list[dict], weights: "np.ndarray | None" = None, bias: float | None = None) -> list[dict]:
+    """The results with every key's ``suspicion`` filled in (per paper: the z of a margin is per document)."""
+    for paper in results:
+        for part in ("injected", "untouched"):
+            keys = paper.get(part) or []
+            for s, v in zip(keys, _suspicion(keys, weights, bias)):
+                s["suspicion"] = v
+    return results
 
 
 def evaluate(results: list[dict], threshold: float) -> dict[str, float]:
@@ -190,7 +223,7 @@ def table(rows: list[list[str]], header: list[str]) -> str:
 
 
 def report(results: list[dict], thresholds: dict[str, float]) -> str:
-    header = ["sensitivity", "margin", "random swaps found", "near swaps found", "precision", "false flags / 100 genuine"]
+    header = ["sensitivity", "suspicion", "random swaps found", "near swaps found", "precision", "false flags / 100 genuine"]
     rows = []
     for name, t in thresholds.items():
         m = evaluate(results, t)
@@ -202,13 +235,30 @@ def report(results: list[dict], thresholds: dict[str, float]) -> str:
         m = evaluate(results, t)
         curve.append([f"{t:g}", pct(m["recall"]), pct(m["recall_random"]), pct(m["recall_near"]), pct(m["precision"]),
                       f"{m['genuine_per_100']:.1f}"])
-    curve_table = table(curve, ["margin", "recall", "random", "near", "precision", "false flags / 100"])
+    curve_table = table(curve, ["suspicion", "recall", "random", "near", "precision", "false flags / 100"])
     return table(rows, header) + "\n\nprecision/recall curve:\n" + curve_table
 
 
+def fit_weights(results: list[dict]) -> tuple["np.ndarray", float]:
+    """Logistic regression of "this key was injected" on ``suspicion_inputs`` over the injected papers."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    xs, ys = [], []
+    for paper in results:
+        swapped = {(s["cite"], s["key_index"]) for s in paper["swaps"]}
+        keys = [s for s in paper["injected"] if s["has_alt"]]
+        if not keys:
+            continue
+        xs.append(_inputs(keys))
+        ys += [1 if (s["cite"], s["key_index"]) in swapped else 0 for s in keys]
+    model = LogisticRegression(max_iter=5000).fit(np.vstack(xs), np.array(ys))
+    return model.coef_[0], float(model.intercept_[0])
+
+
 def tune(results: list[dict]) -> dict[str, float]:
-    """The lowest margin on the grid keeping genuine flags at <= 1 (low), 3 (default), 8 (high) per 100."""
-    grid = [x / 4 for x in range(0, 61)]
+    """The lowest suspicion on the grid keeping genuine flags at <= 1 (low), 3 (default), 8 (high) per 100."""
+    grid = [x / 20 for x in range(-200, 201)]
     out: dict[str, float] = {}
     for name, budget in (("low", 1.0), ("default", 3.0), ("high", 8.0)):
         out[name] = next((t for t in grid if evaluate(results, t)["genuine_per_100"] <= budget), grid[-1])
@@ -256,11 +306,17 @@ def main() -> int:
         if args.scores:
             args.scores.write_text(json.dumps(results), encoding="utf-8")
     if args.tune:
+        weights, bias = fit_weights(results)
+        with_suspicion(results, weights, bias)
         chosen = tune(results)
-        print(f"chosen on {len(results)} papers (false flags counted on the genuine keys of the injected papers):")
-        print(json.dumps(chosen))
+        print(f"fitted on {len(results)} papers (false flags counted on the genuine keys of the injected papers):")
+        names = ("margin", "z", "rank_share", "recited")
+        print("SUSPICION_WEIGHTS =", json.dumps({n: round(float(w), 4) for n, w in zip(names, weights)}))
+        print("SUSPICION_BIAS =", round(bias, 4))
+        print("THRESHOLDS =", json.dumps(chosen))
         print(report(results, chosen))
     else:
+        with_suspicion(results)
         print(f"{len(results)} papers, thresholds {dict(THRESHOLDS)}")
         print(report(results, dict(THRESHOLDS)))
     return 0

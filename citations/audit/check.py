@@ -93,6 +93,7 @@ def miscitation_finding(doc: AuditDocument, index: BibIndex, score: KeyScore) ->
             "suggested": alt,
             "suggested_probability": round(score.alt_prob, 4),
             "margin": round(score.margin, 3),
+            "suspicion": round(score.suspicion, 3),
             "threshold": THRESHOLDS.get("default"),
             "why_suggested": score.why_alt,
             "why_cited": score.why_entry,
