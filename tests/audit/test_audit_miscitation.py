@@ -46,53 +46,53 @@ def test_nothing_after_a_cite_leaks_into_its_score(engine, bench_papers: Path) -
     assert [s.key for s in after if s.cite >= half] != [s.key for s in before if s.cite >= half]
 
 
-@pytest.mark.parametrize(("name", "main"), [
-    ("forgi86__dynonet", "doc/paper/ms.tex"),
-    ("pbizopoulos__signal2image-modules-in-deep-neural-networks-for-eeg-classification", "packages/default/ms.tex"),
-])
-def test_injected_wrong_keys_are_found_at_high_sensitivity(engine, bench_papers: Path, name: str, main: str) -> None:
-    text, index = _paper(bench_papers, name, main)
+def _inject(text: str, index, rng: random.Random, n: int) -> tuple[str, list[tuple[int, int, str]]]:
+    """``text`` with ``n`` random cited keys (in distinct cite commands) replaced by a random other entry that is
+    neither in the same command nor the same work."""
     cites = _cites(text)
     twins = same_work_map(same_work_groups(index))
-    rng = random.Random(15)
     slots = [(i, j) for i, c in enumerate(cites) for j, k in enumerate(c.keys) if index.get(k) is not None]
-    picks = []
-    for i, j in rng.sample(slots, 3):
+    picks: list[tuple[int, int, str]] = []
+    for i, j in rng.sample(slots, len(slots)):
+        if len(picks) == n:
+            break
+        if any(i == p[0] for p in picks):
+            continue
         banned = {index.get(k).key for k in cites[i].keys if index.get(k) is not None}
         banned |= twins.get(index.get(cites[i].keys[j]).key, frozenset())
         picks.append((i, j, rng.choice([e.key for e in index.entries if e.key not in banned])))
-    changed = _swap(text, cites, picks)
-    scores = {(s.cite, s.key_index): s for s in score_citations(engine, changed, index, _cites(changed))}
-    injected = [scores[(i, j)] for i, j, _ in picks]
-    assert [s.key for s in injected] == [new for _, _, new in picks]
-    found = [s for s in injected if is_flagged(s, "high")]
-    assert len(found) == len(injected), [(s.key, s.rank, round(s.margin, 2)) for s in injected]
-    genuine = [s for k, s in scores.items() if k not in {(i, j) for i, j, _ in picks}]
-    assert sum(is_flagged(s, "default") for s in genuine) <= max(1, len(genuine) // 10)
+    return _swap(text, cites, picks), picks
 
 
-def test_a_flagged_citation_names_both_entries_and_the_fix(engine, bench_papers: Path, tmp_path: Path) -> None:
-    source = bench_papers / "forgi86__dynonet" / "doc" / "paper"
-    tex = (source / "ms.tex").read_text(encoding="utf-8")
-    cites = _cites(tex)
-    index = load_paper(source / "ms.tex").index
-    target = next(i for i, c in enumerate(cites) if len(c.keys) == 1 and index.get(c.keys[0]) is not None)
-    wrong = next(e.key for e in reversed(index.entries) if e.key != index.get(cites[target].keys[0]).key)
-    (tmp_path / "ms.tex").write_text(_swap(tex, cites, [(target, 0, wrong)]), encoding="utf-8")
-    bibs = sorted(source.glob("*.bib"))
-    report = check_document(engine, path=tmp_path / "ms.tex", bib=bibs, sensitivity="high")
-    flagged = [f for f in report.findings if f.code == "possible_miscitation"]
-    mine = [f for f in flagged if f.key == wrong]
-    assert len(mine) == 1, [f.message for f in flagged]
-    f = mine[0]
-    written = (tmp_path / "ms.tex").read_text(encoding="utf-8")
-    assert written[f.location.offset : f.location.end_offset] == wrong
-    suggested = f.replacements[0].text
-    assert suggested != wrong and index.get(suggested) is not None
-    assert f"`{suggested}`" in f.message and f"`{wrong}`" in f.message and "p=" in f.message
-    assert f.details["suggested_probability"] > f.details["probability"]
-    assert f.details["threshold"] <= f.details["suspicion"] and f.details["margin"] > 0
-    assert f.related and f.related[0].location.file.endswith(".bib")
+def test_injected_wrong_keys_are_found_at_high_sensitivity(engine, bench_papers: Path, tmp_path: Path) -> None:
+    """Four random wrong keys in each of two real papers (seeded): at high sensitivity most are flagged (the bench
+    measures ~70% of random swaps there, so the test asks for 5 of 8), far more often than the genuine keys, and
+    each flag names both entries, both probabilities and the fix."""
+    hits, injected, genuine_flags, genuine = 0, 0, 0, 0
+    for name, main in (("lh3__minimap2", "tex/minimap2.tex"), ("lh3__minigraph", "tex/minigraph.tex")):
+        source = bench_papers / name / main
+        index = load_paper(source).index
+        changed, picks = _inject(source.read_text(encoding="utf-8"), index, random.Random(15), 4)
+        tex = tmp_path / name / source.name
+        tex.parent.mkdir()
+        tex.write_text(changed, encoding="utf-8")
+        report = check_document(engine, path=tex, bib=sorted(source.parent.glob("*.bib")), sensitivity="high")
+        cites = _cites(changed)
+        spans = {cites[i].key_spans[j] for i, j, _ in picks}
+        flagged = [f for f in report.findings if f.code == "possible_miscitation"]
+        found = [f for f in flagged if (f.location.offset, f.location.end_offset) in spans]
+        hits, injected = hits + len(found), injected + len(picks)
+        genuine_flags, genuine = genuine_flags + len(flagged) - len(found), genuine + report.checked - len(picks)
+        for f in found:
+            assert changed[f.location.offset : f.location.end_offset] == f.key
+            suggested = f.replacements[0].text
+            assert suggested != f.key and index.get(suggested) is not None
+            assert f"`{suggested}`" in f.message and f"`{f.key}`" in f.message and "p=" in f.message
+            assert f.details["suggested_probability"] > f.details["probability"]
+            assert f.details["threshold"] <= f.details["suspicion"] and f.details["margin"] > 0
+            assert f.related and f.related[0].location.file.endswith(".bib")
+    assert hits >= 5, (hits, injected)
+    assert hits / injected >= 5 * genuine_flags / genuine, (hits, injected, genuine_flags, genuine)
 
 
 def test_embedding_in_parallel_batches_changes_no_score(engine, bench_papers: Path) -> None:
