@@ -11,13 +11,13 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 from startref.cli.common import add_bib_option, bib_paths, make_engine, positive_int, read_source
 from startref.cli.errors import EXIT_OK
-from startref.cli.output import print_json, warn
+from startref.cli.output import print_json, progress_callback, warn
 
 __all__ = ["register", "run", "SEVERITY_CHOICES"]
 
@@ -63,31 +63,23 @@ def register(subparsers: Any) -> None:
 
 @contextmanager
 def _progress(name: str) -> Iterator[Callable[[str, int, int], None] | None]:
-    """A bar on stderr (terminal only) that follows the audit's phases: embedding, then ranking."""
+    """A bar on stderr (terminal only, ``output.progress_callback``'s) for each phase: embedding, then ranking."""
     if not sys.stderr.isatty():
         yield None
         return
-    from tqdm import tqdm
+    with ExitStack() as stack:
+        current: dict[str, Any] = {}
 
-    state: dict[str, Any] = {"phase": None, "bar": None}
+        def update(phase: str, done: int, total: int) -> None:
+            if phase not in current:
+                stack.close()  # the previous phase's bar
+                current.clear()
+                current[phase] = stack.enter_context(progress_callback(f"check {name}: {phase}"))
+            bar = current[phase]
+            if bar is not None:
+                bar(done, total)
 
-    def update(phase: str, done: int, total: int) -> None:
-        if state["phase"] != phase:
-            if state["bar"] is not None:
-                state["bar"].close()
-            unit = "batch" if phase == "embedding" else "cite"
-            state["bar"] = tqdm(total=total, desc=f"check {name}: {phase}", file=sys.stderr, leave=False, unit=unit)
-            state["phase"] = phase
-        bar = state["bar"]
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    try:
         yield update
-    finally:
-        if state["bar"] is not None:
-            state["bar"].close()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -164,3 +164,25 @@ def test_never_modifies_a_file_and_runs_as_a_console_command(bench_papers: Path,
     assert "minimap2.bib:" in done.stdout  # .bib findings relative to the working directory too
     assert done.stderr == ""  # no progress bar off a terminal
     assert _snapshot(tex.parent) == before
+
+
+def test_the_progress_bar_follows_the_phases_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from startref.cli import check
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stderr = Terminal()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    with check._progress("paper.tex") as update:
+        assert update is not None
+        for done in range(1, 4):
+            update("embedding", done, 3)
+        for done in range(1, 6):
+            update("ranking", done, 5)
+    shown = stderr.getvalue()
+    assert "check paper.tex: embedding" in shown and "3/3" in shown
+    assert "check paper.tex: ranking" in shown and "5/5" in shown
