@@ -34,7 +34,7 @@ from startref.citations.encoder import SentenceEncoder
 from startref.citations.text import STOPWORDS, fold, tokenize
 from startref.latex.sections import Outline
 
-__all__ = ["FEATURE_NAMES", "PriorCite", "Query", "IndexFeatures", "index_features", "compute_features"]
+__all__ = ["FEATURE_NAMES", "PriorCite", "Query", "IndexFeatures", "index_features", "compute_features", "encoder_texts"]
 
 FEATURE_NAMES: tuple[str, ...] = (
     "enc_sim",  # cosine(context, entry title)
@@ -477,6 +477,18 @@ _SECTION_COLUMNS = ("cited_in_section", "cited_in_subsection", "cited_in_paragra
                     *(name for name, _ in _SECTION_KINDS), "bm25_heading")
 
 
+def encoder_texts(query: Query, sentence: str | None = None) -> dict[str, str]:
+    """The texts ``compute_features`` embeds for ``query`` (context, sentence, near words). Public so a caller with
+    many queries (``startref check``) can embed them all in batches first; ``encode`` then finds them cached."""
+    if sentence is None:
+        sentence = _sentence(query)
+    return {
+        "context": query.context_text or " ",
+        "sentence": sentence.strip() or " ",
+        "near": " ".join(query.before[-160:].split()[-25:]) or " ",
+    }
+
+
 def compute_features(
     query: Query, fx: IndexFeatures, encoder: SentenceEncoder, only: Collection[str] | None = None
 ) -> np.ndarray:
@@ -500,14 +512,10 @@ def compute_features(
     columns: dict[str, np.ndarray] = {}
     sentence = _sentence(query) if want("enc_sentence", "bm25_sentence") else ""
     near_words, near_raw = _near_words(query)
-    encoder_texts = {
-        "context": query.context_text or " ",
-        "sentence": sentence.strip() or " ",
-        "near": " ".join(query.before[-160:].split()[-25:]) or " ",
-    }
+    texts = encoder_texts(query, sentence)
     needed = [name for name, cols in _ENCODER_TEXTS.items() if want(*cols)]
     if needed:
-        vectors = dict(zip(needed, encoder.encode([encoder_texts[name] for name in needed])))
+        vectors = dict(zip(needed, encoder.encode([texts[name] for name in needed])))
         if "context" in vectors:
             enc = fx.emb @ vectors["context"]
             ranks = np.empty(n, np.float32)

@@ -10,6 +10,7 @@ from .context import CursorContext, cursor_context, dominant_command, insertion_
 from .discovery import (
     BibliographyDiscovery,
     FlatDocument,
+    FlatPiece,
     bibinputs_dirs,
     discover_bibliographies,
     find_root,
@@ -71,6 +72,7 @@ __all__ = [
     # discovery
     "BibliographyDiscovery",
     "FlatDocument",
+    "FlatPiece",
     "find_root",
     "discover_bibliographies",
     "flatten_document",

@@ -28,6 +28,8 @@ from startref.server.errors import ApiError, api_error_from_exception, error_res
 from startref.server.schemas import (
     AnnotateRequest,
     AnnotateResponse,
+    CheckRequest,
+    CheckResponse,
     ErrorResponse,
     HealthResponse,
     SuggestRequest,
@@ -267,6 +269,26 @@ def create_app(settings: ServerSettings, engine: Any | None = None) -> FastAPI:
 
         result, before, after = await runtime.run_model(work)
         _note(request, **_bib_notes(result, before, after), edits=len(result.edits))
+        return result.to_dict()
+
+    @app.post("/v1/check", response_model=CheckResponse, responses=_ERRORS)
+    async def check(body: CheckRequest, request: Request) -> Any:
+        """Audit the document's citations (``startref check``): possible mis-citations, undefined keys, duplicate
+        and incomplete entries; the same JSON as ``startref check --json``."""
+        eng = await runtime.engine_ready()
+        tex_path = check_tex_path(body.path, settings.file_rules)
+        bibs = check_bib_paths(body.bib, settings.file_rules)
+
+        def work() -> Any:
+            from startref.citations.audit import check_document
+
+            report = check_document(eng, path=tex_path, text=body.text, bib=bibs, bib_text=body.bib_text,
+                                    sensitivity=body.sensitivity, file_rules=settings.file_rules)
+            return report.filtered(body.min_severity)
+
+        result = await runtime.run_model(work)
+        _note(request, entries=result.bibliography["entries"], citations=result.citations,
+              findings=len(result.findings))
         return result.to_dict()
 
     # add_middleware wraps: the last added is the outermost.

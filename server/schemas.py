@@ -9,7 +9,7 @@ in the tests instead of in an editor.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -27,6 +27,10 @@ __all__ = [
     "ErrorResponse",
     "HealthResponse",
     "MAX_K",
+    "CheckRequest",
+    "CheckResponse",
+    "FindingModel",
+    "LocationModel",
 ]
 
 MAX_K = 50
@@ -191,3 +195,83 @@ class ErrorResponse(BaseModel):
 
 class HealthResponse(BaseModel):
     status: str
+
+
+class CheckRequest(_Request):
+    """``POST /v1/check``: audit a document's citations (``startref check``). ``text`` is the buffer of ``path``
+    (unsaved changes); with only ``path`` the file is read from disk; with only ``text`` it is one file whose
+    inputs are not followed. The bibliography: ``bib_text`` > ``bib`` > discovery from ``path``."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "path": "/home/me/paper/main.tex", "sensitivity": "default", "min_severity": "warning"}]})
+
+    text: str | None = Field(default=None, description="The buffer of `path` (or the whole document without one).")
+    path: str | None = Field(default=None, description="A .tex file of the document; its % !TEX root is followed.")
+    bib: list[str] | None = Field(default=None, description=".bib files to use instead of discovery.")
+    bib_text: str | None = Field(default=None, description="Bibliography content sent inline.")
+    sensitivity: Literal["low", "default", "high"] = Field(
+        default="default", description="How readily a citation is called a possible mis-citation.")
+    min_severity: Literal["error", "warning", "info"] = Field(
+        default="warning", description="Return findings at this severity or worse (info adds unused entries).")
+
+    @model_validator(mode="after")
+    def _text_or_path(self) -> CheckRequest:
+        if self.text is None and self.path is None:
+            raise ValueError("give 'text', 'path' or both")
+        return self
+
+
+class LocationModel(BaseModel):
+    """1-based line/column (code points), end exclusive; offsets into the file's text (null for a .bib entry)."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    offset: int | None = None
+    end_offset: int | None = None
+
+
+class ReplacementModel(BaseModel):
+    location: LocationModel
+    text: str
+
+
+class RelatedModel(BaseModel):
+    location: LocationModel
+    message: str
+
+
+class FindingModel(BaseModel):
+    code: str = Field(description="possible_miscitation, undefined_key, same_work_two_keys, duplicate_entry, "
+                                  "duplicate_key, incomplete_entry, bib_parse_error, bib_problem, unused_entry")
+    severity: Literal["error", "warning", "info"]
+    message: str
+    location: LocationModel
+    key: str | None = None
+    replacements: list[ReplacementModel] = Field(default_factory=list)
+    related: list[RelatedModel] = Field(default_factory=list)
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class CheckSummaryModel(BaseModel):
+    citations: int
+    keys_cited: int
+    checked: int
+    findings: int
+    error: int
+    warning: int
+    info: int
+
+
+class CheckResponse(BaseModel):
+    version: int
+    root: str
+    files: list[str]
+    bibliography: BibliographyModel
+    sensitivity: str
+    summary: CheckSummaryModel
+    findings: list[FindingModel]
+    timing_ms: dict[str, float]
+    warnings: list[str] = Field(default_factory=list)

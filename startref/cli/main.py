@@ -22,6 +22,7 @@ COMMANDS: tuple[str, ...] = (
     "suggest",
     "annotate",
     "eval",
+    "check",
     "index",
     "serve",
     "train",
