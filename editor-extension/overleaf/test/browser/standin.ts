@@ -1,0 +1,190 @@
+/**
+ * The stand-in Overleaf web server for the browser test: serves a real paper from ../shared/bench as an Overleaf
+ * project, with the endpoints the extension's bibliography reader uses, behind a session cookie (as Overleaf's
+ * are), with ETags and 304s (as Express answers them):
+ *   GET /project/:id                          the editor page (test/standin/editor.ts), sets the session cookie
+ *   GET /Project/:id/doc/:docId/download      a doc's text (DocumentUpdaterController.getDoc)
+ *   GET /project/:id/entities                 {project_id, entities: [{path, type}]}
+ *   GET /Project/:id/download/zip             the project as a zip
+ * Every request is counted per path kind so the test can prove what the extension asked for.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { createServer } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { join, relative } from "node:path";
+import { deflateRawSync } from "node:zlib";
+
+export interface StandinDoc {
+  id: string;
+  path: string;
+  text: string;
+}
+
+export interface Standin {
+  url: string;
+  projectId: string;
+  docs: StandinDoc[];
+  /** Requests per kind: "doc-200", "doc-304", "doc-403", "entities", "zip", "page". */
+  counts: Map<string, number>;
+  /** The doc the editor opens (the paper's main .tex). */
+  mainDoc: StandinDoc;
+  close(): Promise<void>;
+  /** Replace a doc's text (as a collaborator's edit would). */
+  setText(docId: string, text: string): void;
+}
+
+function objectId(seed: string): string {
+  return createHash("sha1").update(seed).digest("hex").slice(0, 24);
+}
+
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) out.push(...listFiles(full));
+    else if (/\.(tex|bib)$/i.test(name)) out.push(full);
+  }
+  return out;
+}
+
+interface FolderNode { _id: string; name: string; docs: Array<{ _id: string; name: string }>; folders: FolderNode[]; fileRefs: unknown[] }
+
+function rootFolderOf(docs: StandinDoc[]): FolderNode[] {
+  const root: FolderNode = { _id: objectId("root"), name: "rootFolder", docs: [], folders: [], fileRefs: [] };
+  for (const doc of docs) {
+    const parts = doc.path.split("/");
+    let folder = root;
+    for (const part of parts.slice(0, -1)) {
+      let sub = folder.folders.find((f) => f.name === part);
+      if (!sub) {
+        sub = { _id: objectId(`folder:${part}`), name: part, docs: [], folders: [], fileRefs: [] };
+        folder.folders.push(sub);
+      }
+      folder = sub;
+    }
+    folder.docs.push({ _id: doc.id, name: parts[parts.length - 1] });
+  }
+  return [root];
+}
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(data: Buffer): number {
+  let crc = 0xffffffff;
+  for (const byte of data) crc = CRC_TABLE[(crc ^ byte) & 0xff] ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/** A deflated zip of `files` (what Overleaf's project download sends). */
+export function zipOf(files: Array<{ path: string; text: string }>): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const file of files) {
+    const raw = Buffer.from(file.text, "utf8");
+    const data = deflateRawSync(raw);
+    const name = Buffer.from(file.path, "utf8");
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0); local.writeUInt16LE(20, 4); local.writeUInt16LE(0x0800, 6); local.writeUInt16LE(8, 8);
+    local.writeUInt32LE(crc32(raw), 14); local.writeUInt32LE(data.length, 18); local.writeUInt32LE(raw.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0); central.writeUInt16LE(20, 4); central.writeUInt16LE(20, 6); central.writeUInt16LE(0x0800, 8);
+    central.writeUInt16LE(8, 10); central.writeUInt32LE(crc32(raw), 16); central.writeUInt32LE(data.length, 20);
+    central.writeUInt32LE(raw.length, 24); central.writeUInt16LE(name.length, 28); central.writeUInt32LE(offset, 42);
+    locals.push(local, name, data);
+    centrals.push(central, name);
+    offset += local.length + name.length + data.length;
+  }
+  const centralSize = centrals.reduce((n, b) => n + b.length, 0);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(files.length, 8); end.writeUInt16LE(files.length, 10);
+  end.writeUInt32LE(centralSize, 12); end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, ...centrals, end]);
+}
+
+const escapeScript = (json: string): string => json.replace(/</g, "\\u003c");
+
+/** Serve `paperTexDir` (a bench paper's tex/ folder) as an Overleaf project on a free loopback port. */
+export async function startStandin(paperTexDir: string, editorBundle: string, mainTex?: string): Promise<Standin> {
+  const docs: StandinDoc[] = listFiles(paperTexDir).map((full) => {
+    const path = relative(paperTexDir, full).split("\\").join("/");
+    return { id: objectId(`doc:${path}`), path, text: readFileSync(full, "utf8") };
+  });
+  const main = docs.find((d) => d.path === mainTex) ?? docs.find((d) => /\\begin\{document\}/.test(d.text)) ?? docs.find((d) => d.path.endsWith(".tex"));
+  if (!main) throw new Error(`${paperTexDir}: no .tex file`);
+  const projectId = objectId(`project:${paperTexDir}`);
+  const session = randomBytes(12).toString("hex");
+  const counts = new Map<string, number>();
+  const count = (kind: string): void => void counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  const bundle = readFileSync(editorBundle, "utf8");
+
+  const page = (): string => {
+    const boot = { projectId, docId: main.id, docName: main.path.split("/").pop(), text: main.text, rootFolder: rootFolderOf(docs) };
+    return `<!doctype html><html><head><meta charset="utf-8"><title>${main.path} - Overleaf (stand-in)</title>
+<style>body{margin:0;font-family:system-ui,sans-serif}header{padding:6px 12px;background:#1e2530;color:#fff;font-size:13px}
+#editor{height:calc(100vh - 30px)}.cm-editor{height:100%}.cm-scroller{font:13px/1.5 ui-monospace,Menlo,Consolas,monospace}</style></head>
+<body><header>Overleaf stand-in · ${main.path}</header><div id="editor"></div>
+<script type="application/json" id="standin-boot">${escapeScript(JSON.stringify(boot))}</script>
+<script src="/standin/editor.js"></script></body></html>`;
+  };
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const send = (status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}): void => {
+      res.writeHead(status, { "Content-Type": type, "Cache-Control": "no-cache", ...headers });
+      res.end(body);
+    };
+    const authed = (req.headers.cookie ?? "").split(/;\s*/).includes(`overleaf.sid=${session}`);
+    let m: RegExpExecArray | null;
+    if (url.pathname === `/project/${projectId}`) {
+      count("page");
+      send(200, "text/html; charset=utf-8", page(), { "Set-Cookie": `overleaf.sid=${session}; Path=/; HttpOnly; SameSite=Lax` });
+    } else if (url.pathname === "/standin/editor.js") {
+      send(200, "text/javascript", bundle);
+    } else if ((m = /^\/Project\/([0-9a-f]{24})\/doc\/([0-9a-f]{24})\/download$/.exec(url.pathname))) {
+      const doc = docs.find((d) => d.id === m![2]);
+      if (!authed) return count("doc-403"), send(403, "text/plain", "Forbidden");
+      if (m[1] !== projectId || !doc) return count("doc-404"), send(404, "text/plain", "Not Found");
+      const etag = `W/"${createHash("sha1").update(doc.text).digest("hex").slice(0, 16)}"`;
+      if (req.headers["if-none-match"] === etag) {
+        count("doc-304");
+        res.writeHead(304, { ETag: etag });
+        res.end();
+        return;
+      }
+      count("doc-200");
+      send(200, "text/plain; charset=utf-8", doc.text, { ETag: etag, "Content-Disposition": `attachment; filename="${doc.path.split("/").pop()}"` });
+    } else if (url.pathname === `/project/${projectId}/entities`) {
+      if (!authed) return count("entities-403"), send(403, "text/plain", "Forbidden");
+      count("entities");
+      send(200, "application/json", JSON.stringify({ project_id: projectId, entities: docs.map((d) => ({ path: `/${d.path}`, type: "doc" })) }));
+    } else if (url.pathname === `/Project/${projectId}/download/zip`) {
+      if (!authed) return count("zip-403"), send(403, "text/plain", "Forbidden");
+      count("zip");
+      send(200, "application/zip", zipOf(docs));
+    } else {
+      send(404, "text/plain", "Not Found");
+    }
+  };
+
+  const server: Server = createServer(handler);
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://localhost:${port}/project/${projectId}`,
+    projectId,
+    docs,
+    counts,
+    mainDoc: main,
+    setText: (docId, text) => {
+      const doc = docs.find((d) => d.id === docId);
+      if (doc) doc.text = text;
+    },
+    close: () => new Promise<void>((done) => { server.closeAllConnections(); server.close(() => done()); }),
+  };
+}
