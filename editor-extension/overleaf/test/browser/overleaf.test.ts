@@ -163,6 +163,22 @@ describe("startref for Overleaf in Chromium", { skip: skip ?? false, timeout: 60
     }
   });
 
+  test("local .bib paths from the options are read by the server instead of the project's", async () => {
+    const bibPath = join(PAPER, "minimap2.bib");
+    await saveOptions(browser.context, browser.extensionId, { serverUrl: server.url, token: server.token, bibPaths: bibPath });
+    await new Promise((r) => setTimeout(r, 500)); // the storage change reaches the tab's content script
+    const projectRequests = (standin.counts.get("doc-200") ?? 0) + (standin.counts.get("doc-304") ?? 0);
+    const site = citeSites(standin.mainDoc.text)[9];
+    await setDoc(page, site.text, site.cursor);
+    await page.keyboard.press(HOTKEY);
+    await page.waitForSelector(`${POPUP}[data-state=list]`, { state: "attached", timeout: 60_000 });
+    const footer = (await page.locator(`${POPUP} .foot`).textContent()) ?? "";
+    assert.ok(footer.startsWith(`bibliography: local: ${bibPath} (`) && /\(\d+ entries\)$/.test(footer), footer);
+    assert.equal((standin.counts.get("doc-200") ?? 0) + (standin.counts.get("doc-304") ?? 0), projectRequests, "the project's .bib is not read when local files are named");
+    await page.keyboard.press("Escape");
+    await saveOptions(browser.context, browser.extensionId, { serverUrl: server.url, token: server.token, bibPaths: "" });
+  });
+
   test("a wrong token and a stopped server are explained in the list, with the command to run", async () => {
     await saveOptions(browser.context, browser.extensionId, { serverUrl: server.url, token: "wrong" });
     const site = citeSites(standin.mainDoc.text)[1];

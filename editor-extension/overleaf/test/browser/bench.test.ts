@@ -1,0 +1,88 @@
+/**
+ * Benchmark mode (STARTREF_BENCH_MODE=1, `npm run bench`): keypress -> list latency in the real browser on the
+ * dev papers of ../shared/bench, each served by the stand-in as an Overleaf project (its own .bib read through the
+ * doc endpoint). Latency = the hotkey's keydown timestamp to the list being in the DOM, measured in the page.
+ * The first press per paper is reported apart ("cold": the .bib download and the server's index build).
+ * Printed as a table; nothing is asserted about speed (targets live in benchmarks, not in timed tests).
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startStandin } from "./standin";
+import { BENCH, citeSites, EDITOR_BUNDLE, launchWithExtension, missingPrerequisite, PACKAGE_ROOT, POPUP, saveOptions, setDoc, startServer } from "./harness";
+import type { Browser, RunningServer } from "./harness";
+
+const enabled = process.env.STARTREF_BENCH_MODE === "1";
+const skip = enabled ? missingPrerequisite() : "benchmark mode is off (STARTREF_BENCH_MODE=1 turns it on)";
+const PER_PAPER = Number(process.env.STARTREF_BENCH_SITES ?? 8);
+
+function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const at = (sorted.length - 1) * q;
+  const lo = Math.floor(at);
+  return sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (at - lo);
+}
+
+let server: RunningServer;
+let browser: Browser;
+
+before(async () => {
+  if (skip) return;
+  server = await startServer();
+  browser = await launchWithExtension();
+  await saveOptions(browser.context, browser.extensionId, { serverUrl: server.url, token: server.token });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test("keypress -> list latency on the dev papers", { skip: skip ?? false, timeout: 1_800_000 }, async () => {
+  const papers = readdirSync(join(BENCH, "papers")).filter((p) => existsSync(join(BENCH, "papers", p, "tex"))).sort();
+  const rows: Array<{ paper: string; bibs: number; cold: number; warm: number[]; errors: number }> = [];
+  for (const paper of papers) {
+    const standin = await startStandin(join(BENCH, "papers", paper, "tex"), EDITOR_BUNDLE).catch(() => null);
+    if (!standin) continue;
+    const all = citeSites(standin.mainDoc.text);
+    const bibs = standin.docs.filter((d) => d.path.endsWith(".bib")).length;
+    if (all.length === 0 || bibs === 0) {
+      await standin.close();
+      continue;
+    }
+    const step = Math.max(1, Math.floor(all.length / (PER_PAPER + 1)));
+    const sites = all.filter((_, i) => i % step === 0).slice(0, PER_PAPER + 1);
+    const page = await browser.context.newPage();
+    await page.goto(standin.url);
+    await page.waitForFunction(() => document.documentElement.dataset.startrefEditor, undefined, { timeout: 20_000 });
+    const times: number[] = [];
+    let errors = 0;
+    for (const site of sites) {
+      await setDoc(page, site.text, site.cursor);
+      await page.evaluate(() => delete document.documentElement.dataset.startrefLastLatencyMs);
+      await page.keyboard.press("Control+Alt+r");
+      const state = await page.waitForSelector(`${POPUP}[data-state=list], ${POPUP}[data-state=error]`, { state: "attached", timeout: 120_000 })
+        .then((el) => el.getAttribute("data-state"));
+      if (state === "list") times.push(Number(await page.getAttribute("html", "data-startref-last-latency-ms")));
+      else errors++;
+      await page.keyboard.press("Escape");
+      await page.waitForFunction(() => !document.getElementById("startref-popup")?.dataset.state);
+    }
+    await page.close();
+    await standin.close();
+    rows.push({ paper, bibs, cold: times[0] ?? NaN, warm: times.slice(1), errors });
+  }
+  assert.ok(rows.length > 0, "no bench paper could be served");
+  const warm = rows.flatMap((r) => r.warm);
+  const fmt = (n: number): string => (Number.isFinite(n) ? n.toFixed(0) : "-");
+  const lines = [
+    "| paper | .bib files | cold ms | warm p50 ms | warm p90 ms | presses | errors |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+    ...rows.map((r) => `| ${r.paper.slice(0, 48)} | ${r.bibs} | ${fmt(r.cold)} | ${fmt(quantile(r.warm, 0.5))} | ${fmt(quantile(r.warm, 0.9))} | ${r.warm.length + 1} | ${r.errors} |`),
+    `| **all (${rows.length} papers)** | | ${fmt(quantile(rows.map((r) => r.cold), 0.5))} (p50) | **${fmt(quantile(warm, 0.5))}** | ${fmt(quantile(warm, 0.9))} | ${warm.length + rows.length} | ${rows.reduce((n, r) => n + r.errors, 0)} |`,
+  ];
+  console.log(`\nkeypress -> list latency, Chromium + stand-in + startref serve ${process.env.STARTREF_SERVER_ARGS ?? "--no-generator"}\n${lines.join("\n")}`);
+  writeFileSync(join(PACKAGE_ROOT, "out", "bench.md"), `${lines.join("\n")}\n`);
+});
