@@ -38,6 +38,7 @@ async function askWorker(trigger: Trigger): Promise<SuggestReply> {
 
 async function onTrigger(trigger: Trigger): Promise<void> {
   current = trigger.id;
+  const received = performance.now();
   const cancel = (): void => toPage({ type: "cancel", id: trigger.id });
   const base = { cancel, passOn: cancel, choose: cancel };
   popup.showLoading(trigger.caret, base);
@@ -48,7 +49,7 @@ async function onTrigger(trigger: Trigger): Promise<void> {
     popup.showFailure(trigger.caret, reply, base);
     return;
   }
-  const latency = performance.now() - trigger.t0;
+  const answered = performance.now();
   popup.showList(trigger.caret, reply, {
     ...base,
     choose: (index) => {
@@ -56,8 +57,14 @@ async function onTrigger(trigger: Trigger): Promise<void> {
       if (!row) return cancel();
       toPage({ type: "insert", id: trigger.id, key: row.key, serverInsert: reply.serverInsert, topKey: reply.topKey, command: settings.citeCommand });
     },
-  }, latency);
-  document.documentElement.dataset.startrefLastLatencyMs = latency.toFixed(1);
+  });
+  // keypress -> list in the DOM, and where the time went (the benchmark reads these)
+  const latency = performance.now() - trigger.t0;
+  const phases = document.documentElement.dataset;
+  phases.startrefLastLatencyMs = latency.toFixed(1);
+  phases.startrefLastPageMs = (received - trigger.t0).toFixed(1);
+  phases.startrefLastWorkerMs = (answered - received).toFixed(1);
+  phases.startrefLastServerMs = reply.serverMs === null ? "" : reply.serverMs.toFixed(1);
 }
 
 window.addEventListener("message", (event) => {

@@ -9,11 +9,12 @@ import type { Failure, SuggestOk } from "../core/suggest";
 
 const STYLE = `
 :host { all: initial; }
-.box { position: fixed; z-index: 2147483000; width: min(560px, 90vw); max-height: 60vh; overflow: auto;
+.box { position: fixed; z-index: 2147483000; width: min(560px, 90vw); overflow: hidden; box-sizing: border-box; display: flex; flex-direction: column;
   background: #fff; color: #1b222c; border: 1px solid #c8ced6; border-radius: 6px;
   box-shadow: 0 6px 24px rgba(0,0,0,.18); font: 13px/1.35 system-ui, -apple-system, "Segoe UI", sans-serif; outline: none; }
 .head { padding: 6px 10px; font-size: 11px; color: #5f6b7a; border-bottom: 1px solid #e6e9ee; display: flex; justify-content: space-between; }
-ul { list-style: none; margin: 0; padding: 2px 0; }
+ul { list-style: none; margin: 0; padding: 2px 0; overflow: auto; flex: 1 1 auto; min-height: 0; }
+.head, .foot { flex: none; }
 li { padding: 5px 10px; cursor: pointer; border-left: 3px solid transparent; }
 li[aria-selected="true"] { background: #e8f3ec; border-left-color: #138a36; }
 .title { font-weight: 600; }
@@ -54,6 +55,7 @@ export class Popup {
   private index = 0;
   private count = 0;
   private callbacks: PopupCallbacks | null = null;
+  private caret: Caret | null = null;
 
   constructor() {
     this.host = document.createElement("startref-popup");
@@ -75,10 +77,9 @@ export class Popup {
     box.tabIndex = -1;
     box.setAttribute("role", "dialog");
     box.setAttribute("aria-label", "startref citations");
-    const below = caret.bottom + 4;
-    const top = below + 260 > window.innerHeight && caret.top > 280 ? Math.max(4, caret.top - 4 - 260) : below;
     box.style.left = `${Math.max(4, Math.min(caret.left, window.innerWidth - 570))}px`;
-    box.style.top = `${top}px`;
+    box.style.top = `${caret.bottom + 4}px`;
+    this.caret = caret;
     box.addEventListener("keydown", (e) => this.onKey(e));
     box.addEventListener("focusout", (e) => {
       // only this box losing focus to the page counts (not the box being replaced, nor focus moving inside it)
@@ -97,9 +98,10 @@ export class Popup {
     const box = this.open(caret, "loading", callbacks);
     box.append(el("div", "loading", "startref: ranking your bibliography…"));
     this.count = 0;
+    this.place();
   }
 
-  showList(caret: Caret, reply: SuggestOk, callbacks: PopupCallbacks, latencyMs: number): void {
+  showList(caret: Caret, reply: SuggestOk, callbacks: PopupCallbacks): void {
     const box = this.open(caret, "list", callbacks);
     const head = el("div", "head");
     head.append(el("span", "", "startref — best first"), el("span", "", "↑↓ Enter to cite · Esc"));
@@ -133,8 +135,8 @@ export class Popup {
     if (reply.rows.length === 0) list.append(el("li", "unresolved", "no candidates"));
     box.append(head, list, foot);
     this.count = reply.rows.length;
+    this.place();
     this.highlight(0);
-    this.host.dataset.latencyMs = latencyMs.toFixed(1);
   }
 
   showFailure(caret: Caret, failure: Pick<Failure, "title" | "detail" | "command">, callbacks: PopupCallbacks): void {
@@ -145,6 +147,29 @@ export class Popup {
     wrap.append(el("div", "why", "Esc to close"));
     box.append(wrap);
     this.count = 0;
+    this.place();
+  }
+
+  /** Below the caret line when the list fits there (or there is more room below), else above it; never over it. */
+  private place(): void {
+    const box = this.box;
+    const caret = this.caret;
+    if (!box || !caret) return;
+    const margin = 6;
+    const below = window.innerHeight - caret.bottom - margin;
+    const above = caret.top - margin;
+    box.style.maxHeight = "none";
+    const list = box.querySelector("ul");
+    const hidden = list ? list.scrollHeight - list.clientHeight : 0; // rows scrolled out of view, if any
+    const natural = Math.min(box.scrollHeight + hidden, window.innerHeight * 0.6);
+    if (natural <= below || below >= above) {
+      box.style.maxHeight = `${Math.max(80, Math.min(natural, below))}px`;
+      box.style.top = `${caret.bottom + 4}px`;
+    } else {
+      const height = Math.min(natural, above);
+      box.style.maxHeight = `${height}px`;
+      box.style.top = `${Math.max(2, caret.top - 4 - height)}px`;
+    }
   }
 
   /** A lasting notice when the extension cannot work on this page (no editor found). */

@@ -105,10 +105,12 @@ export class ProjectBibCache {
   notModified = 0;
   fetched = 0;
 
-  /** Read every doc (revalidating cached ones) and join them; throws an Error naming the file that failed. */
+  /**
+   * Read every doc (revalidating cached ones, all at once) and join them in `docs` order; throws an Error naming
+   * the file that failed. Revalidating on every press keeps a just-added entry visible at the next press.
+   */
   async load(projectId: string, docs: BibDoc[], fetchDoc: FetchDoc): Promise<ProjectBib> {
-    const files: Array<{ path: string; text: string; version: string }> = [];
-    for (const doc of docs) {
+    const files = await Promise.all(docs.map(async (doc) => {
       const cached = this.docs.get(doc.id) ?? null;
       const answer = await fetchDoc(docDownloadUrl(projectId, doc.id), cached?.etag ?? null);
       let entry: Cached;
@@ -122,8 +124,8 @@ export class ProjectBibCache {
       } else {
         throw new Error(`${doc.path}: Overleaf answered HTTP ${answer.status} to ${docDownloadUrl(projectId, doc.id)}`);
       }
-      files.push({ path: doc.path, text: entry.text, version: entry.etag ?? fingerprint(entry.text) });
-    }
+      return { path: doc.path, text: entry.text, version: entry.etag ?? fingerprint(entry.text) };
+    }));
     return {
       text: joinBibFiles(files),
       files: files.map((f) => f.path),

@@ -30,6 +30,8 @@ export interface SuggestOk {
   bibliography: string;
   /** Parse problems the server reported in the bibliography ("refs.bib:12: ..."). */
   problems: string[];
+  /** The server's own time for the request (its timing_ms.total), to tell server from extension time apart. */
+  serverMs: number | null;
 }
 
 export interface Failure {
@@ -177,8 +179,11 @@ export async function suggestFor(message: SuggestMessage, ctx: SuggestContext): 
     return failureOf(answer.status, answer.text, { extensionId: ctx.extensionId, settings: ctx.settings, bibProblem: message.bibProblem });
   }
   let response: SuggestResponse;
+  let serverMs: number | null = null;
   try {
-    response = parseSuggestResponse(JSON.parse(answer.text));
+    const raw = JSON.parse(answer.text) as { timing_ms?: { total?: unknown } };
+    serverMs = typeof raw?.timing_ms?.total === "number" ? raw.timing_ms.total : null;
+    response = parseSuggestResponse(raw);
   } catch (err) {
     const why = err instanceof ProtocolError ? err.message : "the answer is not JSON";
     return { ok: false, code: "protocol", title: "Unexpected answer from the server", detail: why, command: "" };
@@ -191,6 +196,7 @@ export async function suggestFor(message: SuggestMessage, ctx: SuggestContext): 
     topKey: response.candidates[0]?.key ?? null,
     bibliography: bibliographyLabel(message, ctx.settings, response),
     problems: response.problems,
+    serverMs,
   };
 }
 

@@ -106,7 +106,7 @@ export async function launchWithExtension(): Promise<Browser> {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: false, // "--headless=new" below: the old headless mode cannot load extensions
-    viewport: { width: 1200, height: 800 },
+    viewport: { width: 1100, height: 900 },
     args: [
       "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -147,8 +147,10 @@ export async function saveOptions(context: BrowserContext, extensionId: string, 
 /** Replace the stand-in editor's text and put the cursor at `cursor` (the test harness's handle, not the extension's). */
 export async function setDoc(page: Page, text: string, cursor: number): Promise<void> {
   await page.evaluate(({ text, cursor }) => {
-    const view = (window as unknown as { standinView: { state: { doc: { length: number } }; dispatch(s: unknown): void; focus(): void } }).standinView;
-    view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text }, selection: { anchor: cursor }, scrollIntoView: true });
+    type View = { state: { doc: { length: number } }; dispatch(s: unknown): void; focus(): void; constructor: { scrollIntoView(pos: number, o: object): unknown } };
+    const view = (window as unknown as { standinView: View }).standinView;
+    view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text }, selection: { anchor: cursor } });
+    view.dispatch({ effects: view.constructor.scrollIntoView(cursor, { y: "start", yMargin: 160 }) });
     view.focus();
   }, { text, cursor });
 }

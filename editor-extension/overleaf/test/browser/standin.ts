@@ -75,13 +75,16 @@ export function zipOf(files: Array<{ path: string; text: string }>): Buffer {
 
 const escapeScript = (json: string): string => json.replace(/</g, "\\u003c");
 
-/** Serve `paperTexDir` (a bench paper's tex/ folder) as an Overleaf project on a free loopback port. */
-export async function startStandin(paperTexDir: string, editorBundle: string, mainTex?: string): Promise<Standin> {
+/**
+ * Serve `paperTexDir` (a bench paper's folder; its .tex and .bib files) as an Overleaf project on a free loopback
+ * port; the editor opens `pickMain`'s doc, by default the first with `\\begin{document}`.
+ */
+export async function startStandin(paperTexDir: string, editorBundle: string, pickMain?: (docs: StandinDoc[]) => StandinDoc | undefined): Promise<Standin> {
   const docs: StandinDoc[] = listFiles(paperTexDir).map((full) => {
     const path = relative(paperTexDir, full).split("\\").join("/");
     return { id: objectId(`doc:${path}`), path, text: readFileSync(full, "utf8") };
   });
-  const main = docs.find((d) => d.path === mainTex) ?? docs.find((d) => /\\begin\{document\}/.test(d.text)) ?? docs.find((d) => d.path.endsWith(".tex"));
+  const main = pickMain?.(docs) ?? docs.find((d) => /\\begin\{document\}/.test(d.text)) ?? docs.find((d) => d.path.endsWith(".tex"));
   if (!main) throw new Error(`${paperTexDir}: no .tex file`);
   const projectId = objectId(`project:${paperTexDir}`);
   const session = randomBytes(12).toString("hex");
