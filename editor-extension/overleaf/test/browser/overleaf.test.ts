@@ -175,6 +175,22 @@ describe("startref for Overleaf in Chromium", { skip: skip ?? false, timeout: 60
     await saveOptions(browser.context, browser.extensionId, { serverUrl: server.url, token: server.token, bibPaths: "" });
   });
 
+  test("the hotkey is rebound from the options page: the new one opens the list, the old one no longer does", async () => {
+    await saveOptions(browser.context, browser.extensionId, { serverUrl: server.url, token: server.token, hotkey: "alt+shift+k" });
+    await new Promise((r) => setTimeout(r, 500)); // the storage change reaches the tab's content script, then the page
+    const site = citeSites(standin.mainDoc.text)[4];
+    await setDoc(page, site.text, site.cursor);
+    await page.keyboard.press(HOTKEY);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(await page.getAttribute(POPUP, "data-state"), null, "the old hotkey must not open the list");
+    await page.keyboard.press("Alt+Shift+K");
+    await page.waitForSelector(`${POPUP}[data-state=list]`, { state: "attached", timeout: 60_000 });
+    await page.keyboard.press("Escape");
+    assert.equal(await docText(page), site.text);
+    await saveOptions(browser.context, browser.extensionId, { serverUrl: server.url, token: server.token, hotkey: "Ctrl-Alt-R" });
+    await new Promise((r) => setTimeout(r, 500));
+  });
+
   test("a wrong token and a stopped server are explained in the list, with the command to run", async () => {
     await saveOptions(browser.context, browser.extensionId, { serverUrl: server.url, token: "wrong" });
     const site = citeSites(standin.mainDoc.text)[1];
