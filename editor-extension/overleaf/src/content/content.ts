@@ -4,7 +4,7 @@
  * choice back. The page never sees the token; the service worker never sees the page.
  */
 import { envelope, openEnvelope } from "../core/messages";
-import type { ContentToPage, SuggestMessage, Trigger } from "../core/messages";
+import type { ContentToPage, ProjectBib, SuggestMessage, Trigger } from "../core/messages";
 import { pageConfig, parseSettings } from "../core/settings";
 import type { Settings } from "../core/settings";
 import type { SuggestReply } from "../core/suggest";
@@ -33,6 +33,19 @@ async function askWorker(trigger: Trigger): Promise<SuggestReply> {
   } catch (err) {
     return { ok: false, code: "extension", title: "The extension was updated or reloaded",
       detail: `Reload this Overleaf tab to reconnect (${(err as Error).message}).`, command: "" };
+  }
+}
+
+/** Warm-up request at page load (the server parses and embeds the bibliography once); only a console line shows it. */
+async function prefetch(bib: ProjectBib | null, bibProblem: string): Promise<void> {
+  if (!bib && settings.bibPaths.length === 0) return;
+  const message: SuggestMessage = { kind: "suggest", text: "As shown in~", cursor: 12, bib, bibProblem };
+  try {
+    const reply = (await chrome.runtime.sendMessage(message)) as SuggestReply;
+    if (reply.ok) console.info(`[startref] bibliography ready: ${reply.bibliography}`);
+    else console.info(`[startref] warm-up: ${reply.title}`);
+  } catch (err) {
+    console.info(`[startref] warm-up failed: ${(err as Error).message}`);
   }
 }
 
@@ -77,6 +90,8 @@ window.addEventListener("message", (event) => {
     else popup.showBanner(message.message);
   } else if (message.type === "trigger") {
     void onTrigger(message);
+  } else if (message.type === "prefetch") {
+    void prefetch(message.bib, message.bibProblem);
   } else if (!message.ok) {
     popup.showBanner(`startref could not insert the citation: ${message.detail}`);
     console.error(`[startref] insert failed: ${message.detail}`);

@@ -88,7 +88,17 @@ export interface Inserted {
   detail: string;
 }
 
-export type PageToContent = EditorStatus | Trigger | Inserted;
+/**
+ * Page -> content: the editor is open; warm the server up with this project's bibliography (parsed and embedded
+ * once), so the first hotkey press is as fast as the next ones. The answer is not shown.
+ */
+export interface Prefetch {
+  type: "prefetch";
+  bib: ProjectBib | null;
+  bibProblem: string;
+}
+
+export type PageToContent = EditorStatus | Trigger | Inserted | Prefetch;
 export type ContentToPage = Insert | Cancel | Config;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -129,6 +139,7 @@ export function openEnvelope(data: unknown, direction: "to-content" | "to-page")
       (m.bib === null || isProjectBib(m.bib)) && isStr(m.bibProblem) && isStr(m.docName)
     ) return m as unknown as Trigger;
     if (m.type === "inserted" && isNum(m.id) && typeof m.ok === "boolean" && isStr(m.detail)) return m as unknown as Inserted;
+    if (m.type === "prefetch" && (m.bib === null || isProjectBib(m.bib)) && isStr(m.bibProblem)) return m as unknown as Prefetch;
     return null;
   }
   if (

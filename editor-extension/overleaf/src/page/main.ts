@@ -28,6 +28,9 @@ let codeMirror: CodeMirrorExports | null = null;
 let pluginView: ViewLike | null = null;
 let lastStatus = "";
 let latest: EditorStatus | null = null;
+/** The content script has sent the settings / the warm-up request has been sent. */
+let configured = false;
+let prefetched = false;
 let nextId = 1;
 const pending = new Map<number, { view: ViewLike; sent: Snapshot }>();
 const isMac = /Mac/.test(navigator.platform);
@@ -42,6 +45,7 @@ function report(status: EditorStatus): void {
   if (line === lastStatus) return;
   lastStatus = line;
   if (!status.found) console.error(`[startref] ${status.message}`);
+  else if (configured && !prefetched) void prefetch();
   else console.info(`[startref] editor found via ${status.via}`);
   post(status);
 }
@@ -123,6 +127,13 @@ async function projectBib(): Promise<{ bib: ProjectBib | null; problem: string }
   }
 }
 
+/** Once per page, when the editor and the settings are known: let the server index the bibliography now. */
+async function prefetch(): Promise<void> {
+  prefetched = true;
+  const { bib, problem } = await projectBib();
+  post({ type: "prefetch", bib, bibProblem: problem });
+}
+
 async function trigger(view: ViewLike, t0: number): Promise<void> {
   const id = nextId++;
   const text = view.state.doc.toString();
@@ -159,6 +170,7 @@ window.addEventListener("message", (event) => {
   const message = openEnvelope(event.data, "to-page");
   if (!message) return;
   if (message.type === "config") {
+    configured = true;
     try {
       hotkey = parseHotkey(message.config.hotkey, isMac);
     } catch (err) {
@@ -166,6 +178,7 @@ window.addEventListener("message", (event) => {
     }
     useProjectBib = message.config.useProjectBib;
     if (latest) post(latest); // the content script (document_idle) may have missed the status sent at start
+    if (!prefetched && latest?.found) void prefetch();
     return;
   }
   if (message.type === "cancel") {

@@ -53,6 +53,13 @@ describe("startref for Overleaf in Chromium", { skip: skip ?? false, timeout: 60
     assert.equal(await page.getAttribute("html", "data-startref-editor"), "UNSTABLE_editor:extensions");
   });
 
+  test("once the editor is open, the project's .bib is sent ahead (warm-up), so the first press is not the cold one", async () => {
+    const deadline = Date.now() + 120_000;
+    while (!server.log.some((l) => /POST \/v1\/suggest 200/.test(l)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.ok(server.log.some((l) => /POST \/v1\/suggest 200 .*cache=miss/.test(l)), server.log.slice(-5).join("\n"));
+    assert.equal(standin.counts.get("doc-200"), 1, "the warm-up downloaded the .bib once, with the session");
+  });
+
   test("hotkey -> list from the project's .bib -> ArrowDown Enter inserts \\citep{second key} at the cursor", async () => {
     const site = citeSites(standin.mainDoc.text)[3];
     await setDoc(page, site.text, site.cursor);

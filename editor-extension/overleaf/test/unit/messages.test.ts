@@ -15,6 +15,13 @@ test("a message survives the envelope in its direction only", () => {
   assert.deepEqual(openEnvelope(envelope(insert, "to-page"), "to-page"), insert);
 });
 
+test("the warm-up message carries the project's bibliography or why there is none", () => {
+  const prefetch = { type: "prefetch" as const, bib: trigger.bib, bibProblem: "" };
+  assert.deepEqual(openEnvelope(envelope(prefetch, "to-content"), "to-content"), prefetch);
+  assert.deepEqual(openEnvelope(envelope({ ...prefetch, bib: null, bibProblem: "no .bib" }, "to-content"), "to-content"), { ...prefetch, bib: null, bibProblem: "no .bib" });
+  assert.equal(openEnvelope({ channel: CHANNEL, direction: "to-content", message: { type: "prefetch", bib: null } }, "to-content"), null);
+});
+
 test("other scripts' and malformed messages are refused", () => {
   assert.equal(openEnvelope({ channel: "someone-else", direction: "to-content", message: trigger }, "to-content"), null);
   assert.equal(openEnvelope("hello", "to-content"), null);
