@@ -2,7 +2,8 @@
  * Benchmark mode (STARTREF_BENCH_MODE=1, `npm run bench`): keypress -> list latency in the real browser on the
  * dev papers of ../shared/bench, each served by the stand-in as an Overleaf project (its own .bib read through the
  * doc endpoint). Latency = the hotkey's keydown timestamp to the list being in the DOM, measured in the page.
- * The first press per paper is reported apart ("cold": the .bib download and the server's index build).
+ * Each page is left to finish its warm-up request first (the server indexes the project's .bib when it opens);
+ * the first press is still reported apart from the rest.
  * Printed as a table; nothing is asserted about speed (targets live in benchmarks, not in timed tests).
  */
 import { after, before, test } from "node:test";
@@ -43,7 +44,7 @@ after(async () => {
 
 test("keypress -> list latency on the dev papers", { skip: skip ?? false, timeout: 1_800_000 }, async () => {
   const papers = readdirSync(join(BENCH, "papers")).filter((p) => existsSync(join(BENCH, "papers", p, "SOURCE.txt"))).sort();
-  const rows: Array<{ paper: string; bibs: number; cold: number; warm: number[]; server: number[]; overhead: number[]; errors: number }> = [];
+  const rows: Array<{ paper: string; bibs: number; warmup: number; cold: number; warm: number[]; server: number[]; overhead: number[]; errors: number }> = [];
   for (const paper of papers) {
     // the open doc is the .tex file with the most citations (in a thesis, a chapter rather than main.tex)
     const mostCited = (docs: StandinDoc[]) => docs.filter((d) => d.path.endsWith(".tex"))
@@ -59,8 +60,12 @@ test("keypress -> list latency on the dev papers", { skip: skip ?? false, timeou
     const step = Math.max(1, Math.floor(all.length / (PER_PAPER + 1)));
     const sites = all.filter((_, i) => i % step === 0).slice(0, PER_PAPER + 1);
     const page = await browser.context.newPage();
+    const ready = new Promise<void>((done) => page.on("console", (m) => { if (m.text().includes("[startref] bibliography ready")) done(); }));
+    const opened = performance.now();
     await page.goto(standin.url);
     await page.waitForFunction(() => document.documentElement.dataset.startrefEditor, undefined, { timeout: 20_000 });
+    await Promise.race([ready, new Promise((r) => setTimeout(r, 120_000))]);
+    const warmup = performance.now() - opened;
     const times: number[] = [];
     const server: number[] = [];
     let errors = 0;
@@ -81,7 +86,7 @@ test("keypress -> list latency on the dev papers", { skip: skip ?? false, timeou
     await page.close();
     await standin.close();
     const warmServer = server.slice(1);
-    rows.push({ paper, bibs, cold: times[0] ?? NaN, warm: times.slice(1), server: warmServer, overhead: times.slice(1).map((t, i) => t - warmServer[i]), errors });
+    rows.push({ paper, bibs, warmup, cold: times[0] ?? NaN, warm: times.slice(1), server: warmServer, overhead: times.slice(1).map((t, i) => t - warmServer[i]), errors });
   }
   assert.ok(rows.length > 0, "no bench paper could be served");
   const warm = rows.flatMap((r) => r.warm);
@@ -89,10 +94,10 @@ test("keypress -> list latency on the dev papers", { skip: skip ?? false, timeou
   const overhead = rows.flatMap((r) => r.overhead);
   const fmt = (n: number): string => (Number.isFinite(n) ? n.toFixed(0) : "-");
   const lines = [
-    "| paper | .bib files | cold ms | warm p50 ms | warm p90 ms | server p50 ms | extension p50 ms | presses | errors |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ...rows.map((r) => `| ${r.paper.slice(0, 48)} | ${r.bibs} | ${fmt(r.cold)} | ${fmt(quantile(r.warm, 0.5))} | ${fmt(quantile(r.warm, 0.9))} | ${fmt(quantile(r.server, 0.5))} | ${fmt(quantile(r.overhead, 0.5))} | ${r.warm.length + 1} | ${r.errors} |`),
-    `| **all (${rows.length} papers)** | | ${fmt(quantile(rows.map((r) => r.cold), 0.5))} (p50) | **${fmt(quantile(warm, 0.5))}** | ${fmt(quantile(warm, 0.9))} | ${fmt(quantile(warmServer, 0.5))} | **${fmt(quantile(overhead, 0.5))}** | ${warm.length + rows.length} | ${rows.reduce((n, r) => n + r.errors, 0)} |`,
+    "| paper | .bib files | page open -> warm-up done ms | first press ms | warm p50 ms | warm p90 ms | server p50 ms | extension p50 ms | presses | errors |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ...rows.map((r) => `| ${r.paper.slice(0, 48)} | ${r.bibs} | ${fmt(r.warmup)} | ${fmt(r.cold)} | ${fmt(quantile(r.warm, 0.5))} | ${fmt(quantile(r.warm, 0.9))} | ${fmt(quantile(r.server, 0.5))} | ${fmt(quantile(r.overhead, 0.5))} | ${r.warm.length + 1} | ${r.errors} |`),
+    `| **all (${rows.length} papers)** | | ${fmt(quantile(rows.map((r) => r.warmup), 0.5))} (p50) | ${fmt(quantile(rows.map((r) => r.cold), 0.5))} (p50) | **${fmt(quantile(warm, 0.5))}** | ${fmt(quantile(warm, 0.9))} | ${fmt(quantile(warmServer, 0.5))} | **${fmt(quantile(overhead, 0.5))}** | ${warm.length + rows.length} | ${rows.reduce((n, r) => n + r.errors, 0)} |`,
   ];
   console.log(`\nkeypress -> list latency, Chromium + stand-in + startref serve ${process.env.STARTREF_SERVER_ARGS ?? "--no-generator"}\n${lines.join("\n")}`);
   writeFileSync(join(PACKAGE_ROOT, "out", "bench.md"), `${lines.join("\n")}\n`);
