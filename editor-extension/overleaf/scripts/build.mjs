@@ -40,4 +40,9 @@ if (withTests) {
     packages: "external", entryPoints: tests, outbase: root, outdir: out,
   });
   await build({ ...browser, entryPoints: { editor: join(root, "test/standin/editor.ts") }, outdir: join(out, "standin") });
+  // the same stand-in on @codemirror/view 6.38 (before `cmTile`: its DOM handle is `cmView`), for that fallback
+  await build({
+    ...browser, entryPoints: { "editor-6.38": join(root, "test/standin/editor.ts") }, outdir: join(out, "standin"),
+    alias: { "@codemirror/view": "codemirror-view-6-38" },
+  });
 }

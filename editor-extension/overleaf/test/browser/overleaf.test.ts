@@ -153,6 +153,25 @@ describe("startref for Overleaf in Chromium", { skip: skip ?? false, timeout: 60
     }
   });
 
+  test("on @codemirror/view 6.38 (before cmTile) the DOM fallback is cmView, and the hotkey still inserts", async () => {
+    const other = await browser.context.newPage();
+    try {
+      await other.goto(`${standin.url}?hooks=dom&view=6.38`);
+      await other.waitForFunction(() => document.documentElement.dataset.startrefEditor === "cmView", undefined, { timeout: 20_000 });
+      assert.ok(await other.evaluate(() => !("cmTile" in (document.querySelector(".cm-content") as object))), "this build has no cmTile");
+      const site = citeSites(standin.mainDoc.text)[6];
+      await setDoc(other, site.text, site.cursor);
+      await other.keyboard.press(HOTKEY);
+      await other.waitForSelector(`${POPUP}[data-state=list]`, { state: "attached", timeout: 60_000 });
+      const first = await other.locator(ROWS).first().getAttribute("data-key");
+      await other.keyboard.press("Enter");
+      await other.waitForFunction((n) => (window as unknown as { standinView: { state: { doc: { length: number } } } }).standinView.state.doc.length > n, site.text.length);
+      assert.equal(await docText(other), `${site.text.slice(0, site.cursor)}\\citep{${first}}${site.text.slice(site.cursor)}`);
+    } finally {
+      await other.close();
+    }
+  });
+
   test("a .cm-editor that no hook can reach gets a visible message, not silence", async () => {
     const other = await browser.context.newPage();
     try {

@@ -91,15 +91,16 @@ export async function startStandin(paperTexDir: string, editorBundle: string, pi
   const counts = new Map<string, number>();
   const count = (kind: string): void => void counts.set(kind, (counts.get(kind) ?? 0) + 1);
   const bundle = readFileSync(editorBundle, "utf8");
+  const oldBundle = readFileSync(editorBundle.replace(/editor\.js$/, "editor-6.38.js"), "utf8");
 
-  const page = (): string => {
+  const page = (view: string | null): string => {
     const boot = { projectId, docId: main.id, docName: main.path.split("/").pop(), text: main.text, rootFolder: rootFolderOf(docs) };
     return `<!doctype html><html><head><meta charset="utf-8"><title>${main.path} - Overleaf (stand-in)</title>
 <style>body{margin:0;font-family:system-ui,sans-serif}header{padding:6px 12px;background:#1e2530;color:#fff;font-size:13px}
 #editor{height:calc(100vh - 30px)}.cm-editor{height:100%}.cm-scroller{font:13px/1.5 ui-monospace,Menlo,Consolas,monospace}</style></head>
 <body><header>Overleaf stand-in · ${main.path}</header><div id="editor"></div>
 <script type="application/json" id="standin-boot">${escapeScript(JSON.stringify(boot))}</script>
-<script src="/standin/editor.js"></script></body></html>`;
+<script src="/standin/editor.js${view ? `?view=${encodeURIComponent(view)}` : ""}"></script></body></html>`;
   };
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -112,9 +113,10 @@ export async function startStandin(paperTexDir: string, editorBundle: string, pi
     let m: RegExpExecArray | null;
     if (url.pathname === `/project/${projectId}`) {
       count("page");
-      send(200, "text/html; charset=utf-8", page(), { "Set-Cookie": `overleaf.sid=${session}; Path=/; HttpOnly; SameSite=Lax` });
+      send(200, "text/html; charset=utf-8", page(url.searchParams.get("view")), { "Set-Cookie": `overleaf.sid=${session}; Path=/; HttpOnly; SameSite=Lax` });
     } else if (url.pathname === "/standin/editor.js") {
-      send(200, "text/javascript", bundle);
+      // ?view=6.38 (forwarded by the page) serves the editor built on @codemirror/view 6.38
+      send(200, "text/javascript", url.searchParams.get("view") === "6.38" ? oldBundle : bundle);
     } else if ((m = /^\/Project\/([0-9a-f]{24})\/doc\/([0-9a-f]{24})\/download$/.exec(url.pathname))) {
       const doc = docs.find((d) => d.id === m![2]);
       if (!authed) return count("doc-403"), send(403, "text/plain", "Forbidden");
