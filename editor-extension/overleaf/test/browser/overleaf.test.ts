@@ -7,6 +7,8 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { startStandin } from "./standin";
@@ -182,6 +184,28 @@ describe("startref for Overleaf in Chromium", { skip: skip ?? false, timeout: 60
       assert.equal(await other.getAttribute("html", "data-startref-editor"), "none");
     } finally {
       await other.close();
+    }
+  });
+
+  test("a project without a .bib gets 'No bibliography found', saying why, instead of an empty list", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "startref-nobib-"));
+    writeFileSync(join(dir, "main.tex"), "\\documentclass{article}\n\\begin{document}\nAs shown by~\n\\end{document}\n");
+    const bare = await startStandin(dir, EDITOR_BUNDLE);
+    const other = await browser.context.newPage();
+    try {
+      await other.goto(bare.url);
+      await other.waitForFunction(() => document.documentElement.dataset.startrefEditor, undefined, { timeout: 20_000 });
+      await setDoc(other, bare.mainDoc.text, bare.mainDoc.text.indexOf("~") + 1);
+      await other.keyboard.press(HOTKEY);
+      await other.waitForSelector(`${POPUP}[data-state=error]`, { state: "attached", timeout: 30_000 });
+      const text = (await other.locator(`${POPUP} .error`).textContent()) ?? "";
+      assert.match(text, /No bibliography found/);
+      assert.match(text, /the Overleaf project has no \.bib file/);
+      await other.keyboard.press("Escape");
+    } finally {
+      await other.close();
+      await bare.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -88,6 +88,8 @@ export async function startStandin(paperTexDir: string, editorBundle: string, pi
   if (!main) throw new Error(`${paperTexDir}: no .tex file`);
   const projectId = objectId(`project:${paperTexDir}`);
   const session = randomBytes(12).toString("hex");
+  // cookies ignore the port: each stand-in on localhost needs its own cookie name, or a second one logs the first out
+  const cookie = `overleaf.sid.${projectId.slice(0, 8)}`;
   const counts = new Map<string, number>();
   const count = (kind: string): void => void counts.set(kind, (counts.get(kind) ?? 0) + 1);
   const bundle = readFileSync(editorBundle, "utf8");
@@ -109,11 +111,11 @@ export async function startStandin(paperTexDir: string, editorBundle: string, pi
       res.writeHead(status, { "Content-Type": type, "Cache-Control": "no-cache", ...headers });
       res.end(body);
     };
-    const authed = (req.headers.cookie ?? "").split(/;\s*/).includes(`overleaf.sid=${session}`);
+    const authed = (req.headers.cookie ?? "").split(/;\s*/).includes(`${cookie}=${session}`);
     let m: RegExpExecArray | null;
     if (url.pathname === `/project/${projectId}`) {
       count("page");
-      send(200, "text/html; charset=utf-8", page(url.searchParams.get("view")), { "Set-Cookie": `overleaf.sid=${session}; Path=/; HttpOnly; SameSite=Lax` });
+      send(200, "text/html; charset=utf-8", page(url.searchParams.get("view")), { "Set-Cookie": `${cookie}=${session}; Path=/; HttpOnly; SameSite=Lax` });
     } else if (url.pathname === "/standin/editor.js") {
       // ?view=6.38 (forwarded by the page) serves the editor built on @codemirror/view 6.38
       send(200, "text/javascript", url.searchParams.get("view") === "6.38" ? oldBundle : bundle);
