@@ -10,7 +10,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.startref-installed
 EXAMPLE := examples/resnet/paper.tex
 
-.PHONY: setup demo test test-python test-extension system-deps llama-server bench bench-lm bench-generator train vsix clean
+.PHONY: setup demo test test-python test-extension test-overleaf system-deps llama-server bench bench-lm bench-generator train vsix clean
 
 setup: $(STAMP)
 
@@ -28,12 +28,17 @@ demo: setup
 test: setup system-deps llama-server
 	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
 	STARTREF_PYTHON=$(abspath $(PY)) bash editor-extension/vscode/scripts/test-all.sh
+	STARTREF_PYTHON=$(abspath $(PY)) bash editor-extension/overleaf/scripts/test-all.sh
 
 test-python: setup llama-server
 	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 test-extension: setup system-deps
 	STARTREF_PYTHON=$(abspath $(PY)) bash editor-extension/vscode/scripts/test-all.sh
+
+# The Overleaf extension: unit tests and Debian's Chromium with the unpacked extension against the real server.
+test-overleaf: setup system-deps
+	STARTREF_PYTHON=$(abspath $(PY)) bash editor-extension/overleaf/scripts/test-all.sh
 
 # Debian packages of the real-editor / real-browser tests, as COMMAND_OR_PATH:PACKAGE; each editor integration
 # appends its own (REAL_TOOL_DEPS += nvim:neovim). Chromium drives a real VS Code (code-server) headless; ripgrep,

@@ -10,7 +10,7 @@ import argparse
 import os
 from collections.abc import Sequence
 
-from startref.server.settings import TOKEN_ENV, ServerSettings, default_threads
+from startref.server.settings import TOKEN_ENV, ServerSettings, default_threads, extension_origin
 
 __all__ = ["add_serve_arguments", "settings_from_args", "main"]
 
@@ -27,6 +27,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--model-dir", default=None, metavar="DIR", help="trained ranker (startref train -o DIR)")
     parser.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN", dest="allow_origin",
                         help="allow browser requests from ORIGIN (repeatable), e.g. https://www.overleaf.com")
+    parser.add_argument("--allow-extension", action="append", default=[], metavar="ID", dest="allow_extension",
+                        help="allow exactly the browser extension with this id (repeatable): the same as "
+                        "--allow-origin chrome-extension://ID, e.g. the Overleaf extension's id")
     parser.add_argument("--token", default=None,
                         help=f"require 'Authorization: Bearer TOKEN' (default: env {TOKEN_ENV}; none if unset)")
     parser.add_argument("--workers", type=int, default=1,
@@ -50,7 +53,7 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         host=args.host,
         port=args.port,
         token=token,
-        allow_origins=tuple(args.allow_origin),
+        allow_origins=(*args.allow_origin, *(extension_origin(i) for i in getattr(args, "allow_extension", []))),
         model=args.model,
         device=args.device,
         no_generator=args.no_generator,

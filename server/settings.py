@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-__all__ = ["ServerSettings", "LOOPBACK_HOSTS", "TOKEN_ENV", "SETTINGS_ENV", "default_threads"]
+__all__ = ["ServerSettings", "LOOPBACK_HOSTS", "TOKEN_ENV", "SETTINGS_ENV", "default_threads", "extension_origin"]
 
 #: Host names that always count as loopback, whatever the bind address (checked against the ``Host`` header).
 LOOPBACK_HOSTS: frozenset[str] = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -25,6 +26,23 @@ SETTINGS_ENV = "STARTREF_SERVER_SETTINGS"
 def default_threads() -> int:
     """Model threads per process: one per core, at least 1, at most 4 (more only queues inside torch)."""
     return max(1, min(4, os.cpu_count() or 1))
+
+
+_EXTENSION_ID = re.compile(r"[a-p]{32}")
+
+
+def extension_origin(extension_id: str) -> str:
+    """``chrome-extension://ID`` for a Chromium extension id (32 letters a-p), so a typo cannot allow a wrong origin.
+
+    Why a flag of its own: ``--allow-extension ID`` says what is allowed (one extension) without the user having to
+    know how Chromium spells an extension's origin; the result is an ordinary ``allow_origins`` entry.
+    """
+    value = extension_id.strip().lower()
+    if value.startswith("chrome-extension://"):
+        value = value[len("chrome-extension://"):].rstrip("/")
+    if not _EXTENSION_ID.fullmatch(value):
+        raise ValueError(f"--allow-extension: {extension_id!r} is not a Chromium extension id (32 letters a-p)")
+    return f"chrome-extension://{value}"
 
 
 def _env_token() -> str | None:
