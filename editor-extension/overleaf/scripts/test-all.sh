@@ -5,7 +5,7 @@
 #   `startref serve` from STARTREF_PYTHON, default ../../.venv/bin/python, with STARTREF_SERVER_ARGS, default
 #   --no-generator).
 # Without /usr/bin/chromium the browser test is reported as skipped, except under CI=true or
-# STARTREF_BROWSER=require, where it FAILS (a real-browser test must not pass by not running).
+# STARTREF_REAL_TOOLS=require, where it FAILS (scripts/real-tools.cjs: a real-browser test must not pass by not running).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export STARTREF_PYTHON="${STARTREF_PYTHON:-../../.venv/bin/python}"

@@ -22,17 +22,19 @@ export const CHROMIUM = process.env.STARTREF_CHROMIUM ?? "/usr/bin/chromium";
 const PYTHON = resolve(PACKAGE_ROOT, process.env.STARTREF_PYTHON ?? "../../.venv/bin/python");
 const SERVER_ARGS = (process.env.STARTREF_SERVER_ARGS ?? "--no-generator").split(/\s+/).filter((a) => a !== "");
 
-/**
- * Why the test cannot run, or null. Under CI (CI=true) or STARTREF_BROWSER=require a missing Chromium is a
- * failure, not a skip: the test must not pass by not running.
- */
+/** The repo-wide rule (scripts/real-tools.cjs): a missing prerequisite skips the browser test on a developer's
+ * machine and fails it under CI=true (or STARTREF_REAL_TOOLS=require): it must not pass by not running. */
+const realTools = require(join(REPO_ROOT, "scripts", "real-tools.cjs")) as {
+  skipUnlessPresent(what: string, missing: string[]): string | false;
+};
+
+/** Why the test cannot run, or null (throws under CI, see above). */
 export function missingPrerequisite(): string | null {
-  const missing = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (apt-get install chromium; make system-deps)`
-    : !existsSync(PYTHON) ? `no Python at ${PYTHON} (set STARTREF_PYTHON)` : null;
-  if (missing && (process.env.CI === "true" || process.env.STARTREF_BROWSER === "require")) {
-    throw new Error(`the browser test cannot run: ${missing}`);
-  }
-  return missing;
+  const reason = realTools.skipUnlessPresent("the Overleaf browser test", [
+    !existsSync(CHROMIUM) ? `${CHROMIUM} (apt-get install -y chromium; make system-deps)` : "",
+    !existsSync(PYTHON) ? `${PYTHON} (set STARTREF_PYTHON)` : "",
+  ]);
+  return reason === false ? null : reason;
 }
 
 /** The id Chromium gives an extension whose manifest has this `key` (sha256 of the key, first 32 hex as a-p). */
