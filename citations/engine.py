@@ -56,6 +56,8 @@ class EngineConfig:
     model_dir: str | None = None
     lm_weight: float | None = None
     lm_mode: str = "score"
+    #: Library sources (a .bib, a zotero.sqlite, "zotero"): ranked with the paper's .bib (``citations.library``).
+    library: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,9 @@ class RankedEntry:
     features: np.ndarray
     gates: np.ndarray
     generated: str | None = None
+    #: False for a library entry the paper's .bib lacks; ``source`` names the file (or database) it comes from.
+    in_bib: bool = True
+    source: str = ""
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -89,6 +94,7 @@ class Engine:
         self._generator: Any = None
         self._generator_checked = False
         self._bib_seen: dict[str, int] = {}
+        self._library: Any = None
 
     # -- models -------------------------------------------------------------------------------------------------
     @property
@@ -150,6 +156,23 @@ class Engine:
     def warm(self) -> None:
         """Load every model now (server start-up), so the first request is not the slow one."""
         _ = self.encoder, self.ranker, self.generator
+        if self.config.library:
+            self.library_or_warning()
+
+    def library_or_warning(self, wanted: bool | None = None) -> tuple[Any, str | None]:
+        """The configured library (loaded, its ranking data ready) and a warning when it cannot be used; a broken
+        library never breaks a suggestion from the paper's own .bib. ``wanted=False`` turns it off."""
+        if wanted is False or not self.config.library:
+            return None, None
+        from startref.citations.library import LibraryError, open_library
+
+        try:
+            library = open_library(self.config.library)
+            library.features(self.encoder)
+        except LibraryError as err:
+            return None, f"library not used: {err}"
+        self._library = library
+        return library, None
 
     def info(self) -> dict[str, Any]:
         return {
@@ -237,6 +260,8 @@ class Engine:
         bib_text: str | None = None,
         k: int = 5,
         command: str | None = None,
+        library: bool | None = None,
+        append_to: str | Path | None = None,
     ) -> Suggestion:
         """Ranked candidates for the cursor, the edit that inserts the best one, and unresolved generations."""
         t0 = time.perf_counter()
@@ -253,8 +278,18 @@ class Engine:
         t_rank = time.perf_counter()
         ranked, unresolved = self.with_generation(text, cursor, ranked, index, k)
         t_gen = time.perf_counter()
+        lib, lib_warning = self.library_or_warning(library)
+        if lib is not None:
+            from startref.citations.library.ranking import rank_with_library
+
+            ranked = rank_with_library(self, lib, text, cursor, cites, index, ranked, top=max(1, min(k, 50)),
+                                       skip=inside, exclude_keys=inside.keys if inside else ())
+        t_lib = time.perf_counter()
         top = ranked[: max(1, min(k, 50))]
         candidates = [self._candidate(r, query, index) for r in top]
+        bib_edit = None
+        if lib is not None and any(not r.in_bib for r in top):
+            candidates, bib_edit = _with_bib_edits(candidates, top, index, append_to, bib_text)
         insert = None
         if candidates:
             start, end, new = insertion_for(ctx, candidates[0].key, command)
@@ -270,7 +305,10 @@ class Engine:
                 "bibliography": round((t_bib - t0) * 1000, 1),
                 "rank": round((t_rank - t_bib) * 1000, 1),
                 "generate": round((t_gen - t_rank) * 1000, 1),
+                **({"library": round((t_lib - t_gen) * 1000, 1)} if lib is not None else {}),
             },
+            warnings=[lib_warning] if lib_warning else [],
+            bib_edit=bib_edit,
         )
 
     def _candidate(self, r: RankedEntry, query: Query, index: BibIndex) -> Candidate:
@@ -283,6 +321,8 @@ class Engine:
             score=round(r.prob, 4),
             why=explain(r.features, r.gates, self.ranker, e, query),
             generated=r.generated,
+            in_bib=r.in_bib,
+            source=r.source or e.file,
         )
 
     def annotate(
@@ -295,6 +335,8 @@ class Engine:
         keep_k: int = 0,
         command: str | None = None,
         progress: Callable[[int, int], None] | None = None,
+        library: bool | None = None,
+        append_to: str | Path | None = None,
     ) -> AnnotateResult:
         """Fill every citation placeholder of ``text`` with its best entry (text outside the edits is untouched).
 
@@ -305,6 +347,8 @@ class Engine:
         index = self.bibliography_for(path=path, text=text, bib=bib, bib_text=bib_text)
         if not holders:
             return AnnotateResult(text=text, edits=[], bibliography=_summary(index))
+        lib, lib_warning = self.library_or_warning(library)
+        added: dict[str, Entry] = {}
         syntax = syntax_with_user_wrappers(text)
         cites = find_cites(text, syntax)
         dominant = command or dominant_command(cites, syntax)
@@ -313,9 +357,16 @@ class Engine:
             query = build_query(text, holder.start, index, cites, after_start=holder.end)
             ranked = self.rank(query, index)
             ranked, _unresolved = self.with_generation(text, holder.start, ranked, index, max(keep_k, 5))
+            if lib is not None:
+                from startref.citations.library.ranking import rank_with_library
+
+                ranked = rank_with_library(self, lib, text, holder.start, cites, index, ranked, top=max(keep_k, 5),
+                                           after_start=holder.end)
             if not ranked:
                 continue
             best = ranked[0].entry.key
+            if not ranked[0].in_bib:
+                added.setdefault(best, ranked[0].entry)
             new = holder.replacement(best, dominant)
             line, _col = line_col_from_offset(text, holder.start)
             shown = [self._candidate(r, query, index) for r in ranked[: max(keep_k, 1)]]
@@ -323,7 +374,31 @@ class Engine:
             if progress:
                 progress(n + 1, len(holders))
         new_text = _apply(text, edits, keep_k)
-        return AnnotateResult(text=new_text, edits=edits, bibliography=_summary(index))
+        bib_edit = None
+        if added:
+            from startref.citations.library.ranking import plan_bib_edit, target_for
+
+            edit = plan_bib_edit(target_for(index, append_to, bib_text), list(added.values()))
+            bib_edit = edit.to_dict() if edit is not None else None
+        return AnnotateResult(text=new_text, edits=edits, bibliography=_summary(index),
+                              warnings=[lib_warning] if lib_warning else [], bib_edit=bib_edit)
+
+
+def _with_bib_edits(candidates: list[Candidate], ranked: list[RankedEntry], index: BibIndex,
+                    append_to: str | Path | None, bib_text: str | None) -> tuple[list[Candidate], Any]:
+    """Give each library candidate the .bib edit that adds it (``bib_edit``); the first candidate's is the
+    suggestion's own ``bib_edit`` (it goes with ``insert``)."""
+    from startref.citations.library.ranking import plan_bib_edit, target_for
+
+    target = target_for(index, append_to, bib_text)
+    out: list[Candidate] = []
+    for c, r in zip(candidates, ranked):
+        if not r.in_bib:
+            edit = plan_bib_edit(target, [r.entry])
+            c = replace(c, bib_edit=edit.to_dict() if edit is not None else None)
+        out.append(c)
+    first = out[0].bib_edit if out else None
+    return out, first
 
 
 def _apply(text: str, edits: list[AnnotateEdit], keep_k: int) -> str:

@@ -224,6 +224,7 @@ def create_app(settings: ServerSettings, engine: Any | None = None) -> FastAPI:
         eng = await runtime.engine_ready()
         tex_path = check_tex_path(body.path)
         bibs = check_bib_paths(body.bib, settings.max_bib_bytes)
+        append_to = (check_bib_paths([body.append_to], settings.max_bib_bytes) or [None])[0] if body.append_to else None
 
         def work() -> Any:
             cursor = body.cursor
@@ -238,7 +239,7 @@ def create_app(settings: ServerSettings, engine: Any | None = None) -> FastAPI:
             assert cursor is not None  # the schema guarantees cursor or position
             before = _parses()
             out = eng.suggest(body.text, cursor, path=tex_path, bib=bibs, bib_text=body.bib_text, k=body.k,
-                              command=body.command)
+                              command=body.command, library=body.library, append_to=append_to)
             return out, before, _parses()
 
         result, before, after = await runtime.run_model(work)
@@ -251,11 +252,12 @@ def create_app(settings: ServerSettings, engine: Any | None = None) -> FastAPI:
         eng = await runtime.engine_ready()
         tex_path = check_tex_path(body.path)
         bibs = check_bib_paths(body.bib, settings.max_bib_bytes)
+        append_to = (check_bib_paths([body.append_to], settings.max_bib_bytes) or [None])[0] if body.append_to else None
 
         def work() -> Any:
             before = _parses()
             out = eng.annotate(body.text, path=tex_path, bib=bibs, bib_text=body.bib_text, keep_k=body.keep_k,
-                               command=body.command)
+                               command=body.command, library=body.library, append_to=append_to)
             return out, before, _parses()
 
         result, before, after = await runtime.run_model(work)

@@ -56,6 +56,8 @@ class ServerSettings:
     log_level: str = "info"
     #: How long a request waits for models still loading at startup before answering 503 ``not_ready``.
     ready_timeout_s: float = 120.0
+    #: Library sources ranked with each request's bibliography (``--library``; see ``citations.library``).
+    library: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -67,6 +69,7 @@ class ServerSettings:
         if self.device not in ("cpu", "cuda", "mps"):
             raise ValueError(f"device must be cpu, cuda or mps, got {self.device!r}")
         object.__setattr__(self, "allow_origins", tuple(o.rstrip("/") for o in self.allow_origins))
+        object.__setattr__(self, "library", tuple(self.library))
 
     @property
     def allowed_hosts(self) -> frozenset[str]:
@@ -86,6 +89,7 @@ class ServerSettings:
             device=self.device,
             encoder=self.encoder,
             model_dir=self.model_dir,
+            library=self.library,
         )
 
     def with_changes(self, **changes: Any) -> ServerSettings:

@@ -19,6 +19,7 @@ from startref.cli.common import (
     positive_int,
     read_source,
 )
+from startref.cli.library_options import add_library_options
 from startref.cli.errors import EXIT_NOTHING_FOUND, EXIT_OK
 from startref.cli.output import print_json, print_table, progress_callback
 
@@ -40,6 +41,7 @@ def register(subparsers: Any) -> None:
     add_bib_option(parser)
     add_json_option(parser)
     add_engine_options(parser)
+    add_library_options(parser, append=False)
     parser.set_defaults(func=run)
 
 

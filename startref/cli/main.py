@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "index",
     "serve",
     "train",
+    "config",
 )
 
 
