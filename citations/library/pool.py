@@ -91,8 +91,10 @@ def _candidate_mask(library: Library, paper: BibIndex) -> np.ndarray:
 
 
 def score_library(query: Query, library: Library, paper: BibIndex, encoder: SentenceEncoder, ranker: Ranker,
-                  top: int, offset: float = LIBRARY_OFFSET, zero_bib_order: bool = True) -> LibraryScores:
-    """The ``top`` best library entries for ``query`` (built over ``LibraryView(paper, library.index)``)."""
+                  top: int, offset: float = LIBRARY_OFFSET, zero_bib_order: bool = True,
+                  exclude: np.ndarray | None = None) -> LibraryScores:
+    """The ``top`` best library entries for ``query`` (built over ``LibraryView(paper, library.index)``);
+    ``exclude`` marks library rows never to propose (the benchmark hides a paper's own entries with it)."""
     fx = library.features(encoder)
     feats = compute_features(query, fx, encoder)
     if zero_bib_order:
@@ -100,6 +102,8 @@ def score_library(query: Query, library: Library, paper: BibIndex, encoder: Sent
     logits = ranker.score(feats).astype(np.float32) + np.float32(offset)
     gates = query_gates(feats)
     keep = _candidate_mask(library, paper).copy()
+    if exclude is not None:
+        keep &= ~exclude
     if query.exclude:
         for key in query.exclude:
             pos = fx.key_pos.get(key)
