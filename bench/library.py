@@ -70,13 +70,14 @@ def _paper_rows(library, idx: int) -> np.ndarray:  # type: ignore[no-untyped-def
 
 
 def run_papers(papers_dir: Path, engine: Engine, library, paper_index: dict[str, int], max_cases: int,  # type: ignore[no-untyped-def]
-               library_only: bool) -> dict:
+               library_only: bool, max_papers: int = 0) -> dict:
     out = {"own": [], "own_lib": [], "lib_only": [], "ms": [], "paper_top_in_bib": []}
     lib_logit_rows: list[tuple[np.ndarray, np.ndarray, int]] = []  # (paper logits, library logits, gold pos in paper)
-    for paper in find_corpus_papers(papers_dir):
+    papers = [p for p in find_corpus_papers(papers_dir) if p.main_tex.relative_to(papers_dir).parts[0] in paper_index]
+    if max_papers and len(papers) > max_papers:
+        papers = [papers[int(i * len(papers) / max_papers)] for i in range(max_papers)]
+    for paper in papers:
         name = paper.main_tex.relative_to(papers_dir).parts[0]
-        if name not in paper_index:
-            continue
         loaded = load_paper(paper.main_tex, list(paper.bibs) or None)
         own = loaded.index
         text = loaded.text
@@ -144,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-cases", type=int, default=40, help="cases per dev paper (0: all)")
     parser.add_argument("--fit-offset", action="store_true", help="fit the library offset on --train papers")
     parser.add_argument("--train-cases", type=int, default=10, help="cases per training paper for --fit-offset")
+    parser.add_argument("--train-papers", type=int, default=40, help="training papers for --fit-offset (0: all)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
@@ -171,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     report: dict = {"library_entries": len(library), "raw_entries": n_entries, "load_s": load_s, "first_s": first_s}
     fitted = None
     if args.fit_offset:
-        train = run_papers(args.train, engine, library, paper_index, args.train_cases, library_only=False)
+        train = run_papers(args.train, engine, library, paper_index, args.train_cases, library_only=False,
+                           max_papers=args.train_papers)
         grid = []
         for off in OFFSETS:
             ranks, share = merged_ranks(train["rows"], off)
