@@ -180,6 +180,8 @@ class Engine:
             "models": self.model_names(),
             "device": self.config.device,
             "bibliographies": [{"file": f, "entries": n} for f, n in sorted(dict(self._bib_seen).items())],
+            "library": ({"sources": [s.label for s in self._library.sources], "entries": len(self._library),
+                         "load_s": round(self._library.load_seconds, 2)} if self._library is not None else None),
         }
 
     def model_names(self) -> dict[str, str | None]:

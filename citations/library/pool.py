@@ -44,15 +44,26 @@ _ZERO_COLS = np.array([FEATURE_NAMES.index(n) for n in BIB_ORDER_FEATURES])
 
 
 @dataclass(frozen=True)
+class _PaperKey:
+    """A cite of an entry of the paper's .bib, as the library's query sees it: it counts in the document's citing
+    rhythm (query-level features stay those of the paper's list) but names no library entry."""
+
+    key: str
+
+
+@dataclass(frozen=True)
 class LibraryView:
-    """The library as ``build_query`` sees it: a key the paper's .bib resolves belongs to the paper, not here."""
+    """The library as ``build_query`` sees it: a key the paper's .bib resolves belongs to the paper (a
+    ``_PaperKey`` no library row matches); any other key is looked up in the library (a cite of a library entry
+    not yet in the .bib makes it "cited before")."""
 
     paper: BibIndex
     library: BibIndex
 
-    def get(self, key: str) -> Entry | None:
-        if self.paper.get(key) is not None:
-            return None
+    def get(self, key: str) -> Entry | _PaperKey | None:
+        own = self.paper.get(key)
+        if own is not None:
+            return _PaperKey("\x00paper:" + own.key)
         return self.library.get(key)
 
 
