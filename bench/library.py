@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 sys.path.insert(0, str(REPO / "bench"))
 
-from load import merge_library  # noqa: E402
+from load import ENTRY_RE, _paper_dirs, merge_library, parse_source  # noqa: E402
 from ranking import metrics, pct, table  # noqa: E402
 
 from startref.citations.bibindex import BibIndex  # noqa: E402
@@ -138,6 +138,34 @@ def merged_ranks(rows, offset: float) -> tuple[list[int], float]:  # type: ignor
     return ranks, top_in_bib / max(len(rows), 1)
 
 
+def _entries_of(paper: Path) -> int:
+    bibs = parse_source(paper / "SOURCE.txt").get("bib_files") or []
+    n = 0
+    for rel in bibs if isinstance(bibs, list) else []:
+        path = paper / rel
+        if path.suffix.lower() == ".bib" and path.is_file():
+            n += sum(1 for m in ENTRY_RE.finditer(path.read_bytes().decode("utf-8", "replace"))
+                     if m.group(2).lower() not in ("string", "preamble", "comment"))
+    return n
+
+
+def library_roots(papers: Path, train: Path, max_entries: int, workdir: Path) -> list[Path]:
+    """Every dev paper, then training papers in order while the library stays under ``max_entries`` (0: all);
+    a training paper whose .bib alone is over a quarter of the budget is skipped (one thesis would fill it)."""
+    if not max_entries:
+        return [papers, train]
+    chosen = workdir / "train-subset"
+    chosen.mkdir(parents=True, exist_ok=True)
+    total = sum(_entries_of(p) for p in _paper_dirs(papers))
+    for paper in _paper_dirs(train):
+        n = _entries_of(paper)
+        if n == 0 or n > max_entries // 4 or total + n > max_entries:
+            continue
+        (chosen / paper.name).symlink_to(paper.resolve())
+        total += n
+    return [papers, chosen]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--papers", type=Path, default=SHARED / "bench" / "papers")
@@ -146,13 +174,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fit-offset", action="store_true", help="fit the library offset on --train papers")
     parser.add_argument("--train-cases", type=int, default=10, help="cases per training paper for --fit-offset")
     parser.add_argument("--train-papers", type=int, default=40, help="training papers for --fit-offset (0: all)")
+    parser.add_argument("--library-max-entries", type=int, default=0,
+                        help="cap the library: every dev .bib, then training .bib files up to N entries (0: all)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
     tmp = tempfile.TemporaryDirectory(prefix="startref-library-")
-    lib_path, paper_index, n_entries = merge_library([args.papers, args.train], Path(tmp.name))
+    roots = library_roots(args.papers, args.train, args.library_max_entries, Path(tmp.name))
+    lib_path, paper_index, n_entries = merge_library(roots, Path(tmp.name))
     # a stable path so the library's disk cache is reused across runs (the cache keys on content + path)
-    stable = Path(tempfile.gettempdir()) / "startref-bench-library.bib"
+    stable = Path(tempfile.gettempdir()) / f"startref-bench-library-{args.library_max_entries}.bib"
     if not stable.exists() or stable.read_bytes() != lib_path.read_bytes():
         stable.write_bytes(lib_path.read_bytes())
     engine = Engine(EngineConfig(use_generator=False))
