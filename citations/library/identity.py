@@ -42,10 +42,12 @@ def work_ids(entry: Entry) -> tuple[str, ...]:
 class WorkIndex:
     """Identifier -> position, for finding "the same work" among many entries in O(identifiers)."""
 
-    def __init__(self, entries: Iterable[Entry]) -> None:
+    def __init__(self, entries: Iterable[Entry], ids: Iterable[tuple[str, ...]] | None = None) -> None:
+        """``ids``: the entries' ``work_ids`` when already known (the library's cache keeps them: decoding 30k
+        titles again would cost seconds)."""
         self._where: dict[str, int] = {}
-        for i, entry in enumerate(entries):
-            for wid in work_ids(entry):
+        for i, wids in enumerate(ids if ids is not None else (work_ids(e) for e in entries)):
+            for wid in wids:
                 self._where.setdefault(wid, i)
 
     def find(self, entry: Entry) -> int | None:

@@ -24,10 +24,11 @@ from typing import Any
 import numpy as np
 
 from startref.citations.bibindex import BibIndex, BibProblem, Entry
+from startref.citations.bm25 import BM25
 from startref.citations.encoder import SentenceEncoder
 from startref.citations.features import IndexFeatures, index_features
 from startref.citations.library.errors import LibraryError
-from startref.citations.library.identity import WorkIndex
+from startref.citations.library.identity import WorkIndex, work_ids
 from startref.citations.library.keys import unique_key
 from startref.citations.library.sources import Source, parse_source, read_source
 from startref.citations.normalize import normalize_key
@@ -37,7 +38,7 @@ __all__ = ["Library", "open_library", "CACHE_VERSION"]
 log = logging.getLogger("startref.library")
 
 #: Bump when what the cache holds changes shape (old files are then ignored and rebuilt).
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def _cache_root() -> Path:
@@ -68,8 +69,10 @@ class Library:
     content_key: str
     load_seconds: float = 0.0
 
+    known_work_ids: tuple[tuple[str, ...], ...] | None = None
+
     def __post_init__(self) -> None:
-        self.works = WorkIndex(self.index.entries)
+        self.works = WorkIndex(self.index.entries, self.known_work_ids)
         self._features: dict[str, IndexFeatures] = {}
         self._lock = threading.Lock()
 
@@ -110,11 +113,13 @@ class Library:
             return None
         if emb.shape[0] != len(self.index) or len(state.get("keys", ())) != len(self.index):
             return None
+        state["bm25"] = BM25.from_state(state["bm25"])
         return IndexFeatures(index=self.index, emb=emb, **state)
 
     def _save_features(self, ident: str, fx: IndexFeatures) -> None:
         meta_path, emb_path = self._feature_paths(ident)
         state = {f.name: getattr(fx, f.name) for f in dc_fields(fx) if f.name not in ("index", "emb")}
+        state["bm25"] = fx.bm25.state()
         try:
             meta_path.parent.mkdir(parents=True, exist_ok=True)
             _atomic_pickle(meta_path, state)
@@ -140,8 +145,6 @@ def _merge_sources(parts: Sequence[tuple[Source, BibIndex]]) -> tuple[list[Entry
     problems: list[BibProblem] = []
     keys: set[str] = set()
     works_seen: dict[str, int] = {}
-    from startref.citations.library.identity import work_ids
-
     for source, index in parts:
         problems.extend(index.problems)
         for e in index.entries:
@@ -160,7 +163,8 @@ def _merge_sources(parts: Sequence[tuple[Source, BibIndex]]) -> tuple[list[Entry
     return entries, origin, problems
 
 
-def _load_entries(sources: Sequence[Source], content_key: str) -> tuple[BibIndex, tuple[str, ...]]:
+def _load_entries(sources: Sequence[Source], content_key: str
+                  ) -> tuple[BibIndex, tuple[str, ...], tuple[tuple[str, ...], ...]]:
     """The merged index from the disk cache, else from the sources (then cached)."""
     path = _cache_root() / f"{hashlib.sha256(f'{CACHE_VERSION}|{content_key}'.encode()).hexdigest()[:24]}.entries.pkl"
     if path.is_file():
@@ -169,20 +173,21 @@ def _load_entries(sources: Sequence[Source], content_key: str) -> tuple[BibIndex
                 state = pickle.load(handle)
             entries = [_entry_from(s) for s in state["entries"]]
             problems = [BibProblem(*p) for p in state["problems"]]
-            return BibIndex(entries, state["files"], problems), tuple(state["origin"])
+            return BibIndex(entries, state["files"], problems), tuple(state["origin"]), tuple(state["work_ids"])
         except (OSError, ValueError, KeyError, TypeError, pickle.UnpicklingError, EOFError, AttributeError):
             pass
     parts = [(s, read_source(s)) for s in sources]
     entries, origin, problems = _merge_sources(parts)
     files = [s.label for s in sources]
     index = BibIndex(entries, files, problems)
+    ids = tuple(work_ids(e) for e in entries)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         _atomic_pickle(path, {"entries": [_entry_state(e) for e in entries], "origin": origin, "files": files,
-                              "problems": [(p.file, p.line, p.kind, p.message) for p in problems]})
+                              "problems": [(p.file, p.line, p.kind, p.message) for p in problems], "work_ids": ids})
     except OSError as err:
         log.warning("cannot cache the library in %s: %s", path.parent, err)
-    return index, tuple(origin)
+    return index, tuple(origin), ids
 
 
 _OPEN: dict[tuple[str, ...], Library] = {}
@@ -204,11 +209,11 @@ def open_library(specs: Sequence[str | Source]) -> Library:
         hit = _OPEN.get(ident)
         if hit is not None and hit.content_key == content_key:
             return hit
-    index, origin = _load_entries(sources, content_key)
+    index, origin, ids = _load_entries(sources, content_key)
     if len(index) == 0:
         raise LibraryError(", ".join(s.label for s in sources), "the library has no usable entries",
                            code="library_empty")
-    lib = Library(sources, index, origin, content_key, time.perf_counter() - t0)
+    lib = Library(sources, index, origin, content_key, time.perf_counter() - t0, ids)
     with _OPEN_LOCK:
         _OPEN[ident] = lib
     return lib
