@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 import re
 import resource
 import sys
@@ -43,7 +44,9 @@ from startref.citations.bibindex import BibIndex  # noqa: E402
 from startref.citations.engine import Engine, EngineConfig  # noqa: E402
 from startref.citations.evaluation import load_paper, mine_cases  # noqa: E402
 from startref.citations.library import open_library, work_ids  # noqa: E402
-from startref.citations.library.pool import LibraryView, score_library  # noqa: E402
+from startref.citations.features import compute_features  # noqa: E402
+from startref.citations.library.pool import BIB_ORDER_FEATURES, LibraryView, _candidate_mask, score_library  # noqa: E402
+from startref.citations.features import FEATURE_NAMES  # noqa: E402
 from startref.citations.library import store  # noqa: E402
 from startref.citations.query import build_query  # noqa: E402
 from startref.citations.training import find_corpus_papers  # noqa: E402
@@ -51,6 +54,7 @@ from startref.latex.cites import find_cites  # noqa: E402
 from startref.latex.commands import syntax_with_user_wrappers  # noqa: E402
 
 TOP = 50
+ZERO_COLS = np.array([FEATURE_NAMES.index(n) for n in BIB_ORDER_FEATURES])
 OFFSETS = (-6.0, -5.0, -4.0, -3.0, -2.5, -2.0, -1.5, -1.0, -0.5, 0.0, 1.0)
 
 
@@ -69,10 +73,23 @@ def _paper_rows(library, idx: int) -> np.ndarray:  # type: ignore[no-untyped-def
     return np.array([bool(pat.search(k)) for k in library.index.keys()], dtype=bool)
 
 
+@dataclass
+class CaseScores:
+    """One case's scores: the paper's entries (logits, which are gold), every library row (raw logits, offset 0),
+    the library rows of the gold work, and whether the gold was cited earlier in the document."""
+
+    paper: np.ndarray
+    gold_in_paper: np.ndarray
+    library: np.ndarray
+    keep: np.ndarray
+    gold_rows: list[int]
+    recited: bool
+
+
 def run_papers(papers_dir: Path, engine: Engine, library, paper_index: dict[str, int], max_cases: int,  # type: ignore[no-untyped-def]
                library_only: bool, max_papers: int = 0) -> dict:
-    out = {"own": [], "own_lib": [], "lib_only": [], "ms": [], "paper_top_in_bib": []}
-    lib_logit_rows: list[tuple[np.ndarray, np.ndarray, int]] = []  # (paper logits, library logits, gold pos in paper)
+    out: dict = {"own": [], "lib_only": [], "ms": [], "cases": []}
+    fx = library.features(engine.encoder)
     papers = [p for p in find_corpus_papers(papers_dir) if p.main_tex.relative_to(papers_dir).parts[0] in paper_index]
     if max_papers and len(papers) > max_papers:
         papers = [papers[int(i * len(papers) / max_papers)] for i in range(max_papers)]
@@ -88,25 +105,30 @@ def run_papers(papers_dir: Path, engine: Engine, library, paper_index: dict[str,
             cases = [cases[int(i * step)] for i in range(max_cases)]
         suffix = f"__p{paper_index[name]}"
         own_rows = _paper_rows(library, paper_index[name])
+        keep = _candidate_mask(library, own) & ~own_rows
         for j, case in enumerate(cases):
             gold = set(case.gold)
             t0 = time.perf_counter()
             ranked = engine.rank(case.query, own)
             lq = build_query(text, case.offset, LibraryView(own, library.index), cites[: case.ordinal],  # type: ignore[arg-type]
                              after_start=cites[case.ordinal].end)
-            scores = score_library(lq, library, own, engine.encoder, engine.ranker, TOP, offset=0.0, exclude=own_rows)
+            feats = compute_features(lq, fx, engine.encoder)
+            feats[:, ZERO_COLS] = 0.0
+            lib_logits = engine.ranker.score(feats).astype(np.float32)
             ms = (time.perf_counter() - t0) * 1000
             if j:
                 out["ms"].append(ms)
-            paper_logits = np.array([r.logit for r in ranked])
-            gold_pos = next((i for i, r in enumerate(ranked) if r.entry.key in gold), -1)
-            out["own"].append(gold_pos + 1 if gold_pos >= 0 else len(ranked) + 1)
-            lib_logit_rows.append((paper_logits, scores.logits.copy(), gold_pos))
+            paper_logits = np.array([r.logit for r in ranked], np.float32)
+            in_gold = np.array([r.entry.key in gold for r in ranked], bool)
+            out["own"].append(int(np.argmax(in_gold)) + 1 if in_gold.any() else len(ranked) + 1)
+            gold_rows = sorted({pos for k in gold if (e := own.get(k)) is not None
+                                for pos in [library.works.find(e), fx.key_pos.get(k + suffix)] if pos is not None})
+            recited = any(gold.intersection(c.keys) for c in case.query.history)
+            out["cases"].append(CaseScores(paper_logits, in_gold, lib_logits, keep, gold_rows, recited))
             if library_only:
                 q2 = build_query(text, case.offset, _Suffixed(library.index, suffix), cites[: case.ordinal],  # type: ignore[arg-type]
                                  after_start=cites[case.ordinal].end)
-                empty = BibIndex([])
-                s2 = score_library(q2, library, empty, engine.encoder, engine.ranker, TOP, offset=0.0)
+                s2 = score_library(q2, library, BibIndex([]), engine.encoder, engine.ranker, TOP, offset=0.0)
                 gold_ids = {w for k in gold if (e := own.get(k)) is not None for w in work_ids(e)}
                 gold_keys = {k + suffix for k in gold}
                 rank = TOP + 1
@@ -117,25 +139,31 @@ def run_papers(papers_dir: Path, engine: Engine, library, paper_index: dict[str,
                         break
                 out["lib_only"].append(rank)
         print(f"  {name}: {len(cases)} cases", file=sys.stderr)
-    out["rows"] = lib_logit_rows
     return out
 
 
-def merged_ranks(rows, offset: float) -> tuple[list[int], float]:  # type: ignore[no-untyped-def]
-    """Rank of the gold (paper) entry when library logits are shifted by ``offset``; share of top-in-bib."""
-    ranks: list[int] = []
+def merged_ranks(cases: list[CaseScores], offset: float) -> tuple[list[int], float, list[int]]:
+    """With library logits shifted by ``offset``: (A) rank of the gold entry of the paper's .bib among the paper's
+    entries and the library, and the share of cases whose top suggestion is in the paper's .bib; (B) for new
+    citations (the gold not cited earlier), rank of the gold work when the paper's .bib lacks it and only the
+    library has it (a reference being cited for the first time and not added to the .bib yet)."""
+    ranks_a: list[int] = []
     top_in_bib = 0
-    for paper_logits, lib_logits, gold_pos in rows:
-        shifted = lib_logits + offset
-        if gold_pos < 0:
-            ranks.append(len(paper_logits) + len(shifted) + 1)
+    ranks_b: list[int] = []
+    for c in cases:
+        lib = c.library[c.keep] + offset
+        if c.gold_in_paper.any():
+            g = c.paper[c.gold_in_paper].max()
+            ranks_a.append(int((c.paper > g).sum() + (lib > g).sum()) + 1)
+        else:
+            ranks_a.append(len(c.paper) + len(lib) + 1)
+        top_in_bib += int((c.paper.max() if c.paper.size else -np.inf) >= (lib.max() if lib.size else -np.inf))
+        if c.recited or not c.gold_rows:
             continue
-        g = paper_logits[gold_pos]
-        ranks.append(int((paper_logits > g).sum() + (shifted > g).sum()) + 1)
-        best_paper = paper_logits.max() if paper_logits.size else -np.inf
-        best_lib = shifted.max() if shifted.size else -np.inf
-        top_in_bib += int(best_paper >= best_lib)
-    return ranks, top_in_bib / max(len(rows), 1)
+        g = float(c.library[c.gold_rows].max()) + offset
+        others = c.paper[~c.gold_in_paper]
+        ranks_b.append(int((others > g).sum() + (lib > g).sum()) + 1)
+    return ranks_a, top_in_bib / max(len(cases), 1), ranks_b
 
 
 def _entries_of(paper: Path) -> int:
@@ -206,41 +234,48 @@ def main(argv: list[str] | None = None) -> int:
     if args.fit_offset:
         train = run_papers(args.train, engine, library, paper_index, args.train_cases, library_only=False,
                            max_papers=args.train_papers)
+        own_train = metrics(train["own"])
         grid = []
         for off in OFFSETS:
-            ranks, share = merged_ranks(train["rows"], off)
-            m = metrics(ranks)
-            grid.append((off, m, share))
-        fitted = max(grid, key=lambda g: (round(g[1]["hit@1"], 4), g[1]["mrr"]))[0]
-        rows = [[f"{off:+.1f}", pct(m["hit@1"]), pct(m["hit@5"]), f"{m['mrr']:.3f}", pct(share)] for off, m, share in grid]
-        print("## Library offset fitted on shared/train (own + library)\n")
-        print(table(rows, ["offset", "hit@1", "hit@5", "MRR", "top in own .bib"]) + f"\n\nfitted offset: {fitted:+.1f}\n")
-        report["fit"] = [{"offset": off, **m, "top_in_bib": share} for off, m, share in grid]
+            ranks_a, share, ranks_b = merged_ranks(train["cases"], off)
+            grid.append((off, metrics(ranks_a), share, metrics(ranks_b)))
+        # the issue's constraint: on citations whose entry is in the .bib, stay within 3 points of the .bib alone;
+        # among the offsets that do, the one that finds new (library-only) citations best
+        allowed = [g for g in grid if g[1]["hit@1"] >= own_train["hit@1"] - 0.03] or grid[:1]
+        fitted = max(allowed, key=lambda g: (g[3]["hit@1"], g[3]["mrr"]))[0]
+        rows = [[f"{off:+.1f}", pct(a["hit@1"]), pct(a["hit@5"]), pct(share), pct(b["hit@1"]), pct(b["hit@5"]),
+                 str(int(b["n"]))] for off, a, share, b in grid]
+        print(f"## Library offset fitted on shared/train ({int(own_train['n'])} cases; .bib alone: "
+              f"{pct(own_train['hit@1'])} hit@1)\n")
+        print(table(rows, ["offset", "in .bib: hit@1", "hit@5", "top in .bib", "new, library only: hit@1", "hit@5",
+                           "cases"]) + f"\n\nfitted offset: {fitted:+.1f}\n")
+        report["fit"] = [{"offset": off, "in_bib": a, "top_in_bib": share, "new": b} for off, a, share, b in grid]
         report["fitted_offset"] = fitted
 
     from startref.citations.library.pool import LIBRARY_OFFSET
 
+    offset = LIBRARY_OFFSET if fitted is None else fitted
     dev = run_papers(args.papers, engine, library, paper_index, args.max_cases, library_only=True)
     own_m = metrics(dev["own"])
-    merged, share = merged_ranks(dev["rows"], LIBRARY_OFFSET)
-    merged_m = metrics(merged, dev["ms"])
+    ranks_a, share, ranks_b = merged_ranks(dev["cases"], offset)
+    a_m = metrics(ranks_a, dev["ms"])
+    b_m = metrics(ranks_b)
     lib_m = metrics(dev["lib_only"])
     rows = [
         ["own .bib only", str(int(own_m["n"])), pct(own_m["hit@1"]), pct(own_m["hit@5"]), f"{own_m['mrr']:.3f}", "100%", "", ""],
-        [f"own .bib + library (offset {LIBRARY_OFFSET:+.1f})", str(int(merged_m["n"])), pct(merged_m["hit@1"]),
-         pct(merged_m["hit@5"]), f"{merged_m['mrr']:.3f}", pct(share), f"{merged_m['p50_ms']:.0f}",
-         f"{merged_m['p95_ms']:.0f}"],
-        ["library only", str(int(lib_m["n"])), pct(lib_m["hit@1"]), pct(lib_m["hit@5"]), f"{lib_m['mrr']:.3f}", "", "", ""],
+        [f"own .bib + library (offset {offset:+.1f})", str(int(a_m["n"])), pct(a_m["hit@1"]), pct(a_m["hit@5"]),
+         f"{a_m['mrr']:.3f}", pct(share), f"{a_m.get('p50_ms', 0):.0f}", f"{a_m.get('p95_ms', 0):.0f}"],
+        [f"new citation, entry only in the library (offset {offset:+.1f})", str(int(b_m["n"])), pct(b_m["hit@1"]),
+         pct(b_m["hit@5"]), f"{b_m['mrr']:.3f}", "", "", ""],
+        ["library only (no .bib)", str(int(lib_m["n"])), pct(lib_m["hit@1"]), pct(lib_m["hit@5"]), f"{lib_m['mrr']:.3f}", "", "", ""],
     ]
-    if fitted is not None and fitted != LIBRARY_OFFSET:
-        fm = metrics(merged_ranks(dev["rows"], fitted)[0])
-        rows.insert(2, [f"own .bib + library (fitted offset {fitted:+.1f})", str(int(fm["n"])), pct(fm["hit@1"]),
-                        pct(fm["hit@5"]), f"{fm['mrr']:.3f}", pct(merged_ranks(dev["rows"], fitted)[1]), "", ""])
+    report.update({"offset": offset, "own": own_m, "own_library": a_m, "top_in_bib": share, "new_in_library": b_m,
+                   "library_only": lib_m})
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"## Library setting on the dev papers ({len(library)}-entry library)\n")
     print(table(rows, ["setting", "cases", "hit@1", "hit@5", "MRR", "top in own .bib", "p50 ms", "p95 ms"]))
     print(f"\nlibrary load from cache {load_s:.2f}s; peak RSS {rss:.0f} MB")
-    report.update({"own": own_m, "own_library": merged_m, "top_in_bib": share, "library_only": lib_m, "rss_mb": rss})
+    report["rss_mb"] = rss
     if args.json:
         args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
     return 0
