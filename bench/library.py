@@ -204,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-papers", type=int, default=40, help="training papers for --fit-offset (0: all)")
     parser.add_argument("--library-max-entries", type=int, default=0,
                         help="cap the library: every dev .bib, then training .bib files up to N entries (0: all)")
+    parser.add_argument("--offset", type=float, default=None, help="score dev with this offset (default: the "
+                        "fitted one with --fit-offset, else the shipped LIBRARY_OFFSET)")
+    parser.add_argument("--fit-only", action="store_true", help="with --fit-offset: stop after the fit")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
@@ -254,7 +257,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from startref.citations.library.pool import LIBRARY_OFFSET
 
-    offset = LIBRARY_OFFSET if fitted is None else fitted
+    if args.fit_only:
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
+        return 0
+    offset = args.offset if args.offset is not None else (LIBRARY_OFFSET if fitted is None else fitted)
     dev = run_papers(args.papers, engine, library, paper_index, args.max_cases, library_only=True)
     own_m = metrics(dev["own"])
     ranks_a, share, ranks_b = merged_ranks(dev["cases"], offset)
