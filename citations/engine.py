@@ -63,6 +63,8 @@ class EngineConfig:
     file_rules: FileRules = ANY_FILE
     #: A model server for the LM stage (a ``startref.citations.remote.RemoteConfig``); None = in-process LM.
     remote: Any = None
+    #: Library sources (a .bib, a zotero.sqlite, "zotero"): ranked with the paper's .bib (``citations.library``).
+    library: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,9 @@ class RankedEntry:
     features: np.ndarray
     gates: np.ndarray
     generated: str | None = None
+    #: False for a library entry the paper's .bib lacks; ``source`` names the file (or database) it comes from.
+    in_bib: bool = True
+    source: str = ""
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -96,6 +101,7 @@ class Engine:
         self._generator: Any = None
         self._generator_checked = False
         self._bib_seen: dict[str, int] = {}
+        self._library: Any = None
 
     # -- models -------------------------------------------------------------------------------------------------
     @property
@@ -161,6 +167,23 @@ class Engine:
     def warm(self) -> None:
         """Load every model now (server start-up), so the first request is not the slow one."""
         _ = self.encoder, self.ranker, self.generator
+        if self.config.library:
+            self.library_or_warning()
+
+    def library_or_warning(self, wanted: bool | None = None) -> tuple[Any, str | None]:
+        """The configured library (loaded, its ranking data ready) and a warning when it cannot be used; a broken
+        library never breaks a suggestion from the paper's own .bib. ``wanted=False`` turns it off."""
+        if wanted is False or not self.config.library:
+            return None, None
+        from startref.citations.library import LibraryError, open_library
+
+        try:
+            library = open_library(self.config.library)
+            library.features(self.encoder)
+        except LibraryError as err:
+            return None, f"library not used: {err}"
+        self._library = library
+        return library, None
 
     def info(self) -> dict[str, Any]:
         data = {
@@ -168,6 +191,8 @@ class Engine:
             "models": self.model_names(),
             "device": self.config.device,
             "bibliographies": [{"file": f, "entries": n} for f, n in sorted(dict(self._bib_seen).items())],
+            "library": ({"sources": [s.label for s in self._library.sources], "entries": len(self._library),
+                         "load_s": round(self._library.load_seconds, 2)} if self._library is not None else None),
         }
         generator = self.generator if self.config.remote is not None else None
         if generator is not None:  # the model server's health, asked now (a short, bounded probe)
@@ -280,6 +305,8 @@ class Engine:
         command: str | None = None,
         deadline: float | None = None,
         file_rules: FileRules | None = None,
+        library: bool | None = None,
+        append_to: str | Path | None = None,
     ) -> Suggestion:
         """Ranked candidates for the cursor, the edit that inserts the best one, and unresolved generations.
 
@@ -304,8 +331,18 @@ class Engine:
             check_deadline(deadline, "before the LM stage")
         ranked, unresolved, generator_error = self.with_generation_or_error(text, cursor, ranked, index, k)
         t_gen = time.perf_counter()
+        lib, lib_warning = self.library_or_warning(library)
+        if lib is not None:
+            from startref.citations.library.ranking import rank_with_library
+
+            ranked = rank_with_library(self, lib, text, cursor, cites, index, ranked, top=max(1, min(k, 50)),
+                                       skip=inside, exclude_keys=inside.keys if inside else ())
+        t_lib = time.perf_counter()
         top = ranked[: max(1, min(k, 50))]
         candidates = [self._candidate(r, query, index) for r in top]
+        bib_edit = None
+        if lib is not None and any(not r.in_bib for r in top):
+            candidates, bib_edit = _with_bib_edits(candidates, top, index, append_to, bib_text)
         insert = None
         if candidates:
             start, end, new = insertion_for(ctx, candidates[0].key, command)
@@ -321,8 +358,11 @@ class Engine:
                 "bibliography": round((t_bib - t0) * 1000, 1),
                 "rank": round((t_rank - t_bib) * 1000, 1),
                 "generate": round((t_gen - t_rank) * 1000, 1),
+                **({"library": round((t_lib - t_gen) * 1000, 1)} if lib is not None else {}),
             },
             generator_error=generator_error,
+            warnings=[lib_warning] if lib_warning else [],
+            bib_edit=bib_edit,
         )
 
     def _candidate(self, r: RankedEntry, query: Query, index: BibIndex) -> Candidate:
@@ -335,6 +375,8 @@ class Engine:
             score=round(r.prob, 4),
             why=explain(r.features, r.gates, self.ranker, e, query),
             generated=r.generated,
+            in_bib=r.in_bib,
+            source=r.source or e.file,
         )
 
     def annotate(
@@ -351,6 +393,8 @@ class Engine:
         max_placeholders: int | None = None,
         file_rules: FileRules | None = None,
         concurrency: int = 1,
+        library: bool | None = None,
+        append_to: str | Path | None = None,
     ) -> AnnotateResult:
         """Fill every citation placeholder of ``text`` with its best entry (text outside the edits is untouched).
 
@@ -372,6 +416,10 @@ class Engine:
             warnings.append(f"{len(holders)} placeholders; only the first {max_placeholders} are filled per "
                             "request (send the new text again to fill the rest)")
             holders = holders[:max_placeholders]
+        lib, lib_warning = self.library_or_warning(library)
+        if lib_warning:
+            warnings.append(lib_warning)
+        added: dict[str, Entry] = {}
         syntax = syntax_with_user_wrappers(text)
         cites = find_cites(text, syntax)
         dominant = command or dominant_command(cites, syntax)
@@ -406,16 +454,46 @@ class Engine:
         for holder, query, (ranked, _unresolved, error) in zip(holders, queries, staged):
             if error is not None and error not in errors:
                 errors.append(error)
+            if lib is not None:
+                from startref.citations.library.ranking import rank_with_library
+
+                ranked = rank_with_library(self, lib, text, holder.start, cites, index, ranked, top=max(keep_k, 5),
+                                           after_start=holder.end)
             if not ranked:
                 continue
             best = ranked[0].entry.key
+            if not ranked[0].in_bib:
+                added.setdefault(best, ranked[0].entry)
             new = holder.replacement(best, dominant)
             line, _col = line_col_from_offset(text, holder.start)
             shown = [self._candidate(r, query, index) for r in ranked[: max(keep_k, 1)]]
             edits.append(AnnotateEdit(holder.start, holder.end, line, text[holder.start : holder.end], new, shown))
         new_text = _apply(text, edits, keep_k)
+        bib_edit = None
+        if added:
+            from startref.citations.library.ranking import plan_bib_edit, target_for
+
+            edit = plan_bib_edit(target_for(index, append_to, bib_text), list(added.values()))
+            bib_edit = edit.to_dict() if edit is not None else None
         return AnnotateResult(text=new_text, edits=edits, bibliography=_summary(index), warnings=warnings,
-                              generator_error="; ".join(errors) or None)
+                              generator_error="; ".join(errors) or None, bib_edit=bib_edit)
+
+
+def _with_bib_edits(candidates: list[Candidate], ranked: list[RankedEntry], index: BibIndex,
+                    append_to: str | Path | None, bib_text: str | None) -> tuple[list[Candidate], Any]:
+    """Give each library candidate the .bib edit that adds it (``bib_edit``); the first candidate's is the
+    suggestion's own ``bib_edit`` (it goes with ``insert``)."""
+    from startref.citations.library.ranking import plan_bib_edit, target_for
+
+    target = target_for(index, append_to, bib_text)
+    out: list[Candidate] = []
+    for c, r in zip(candidates, ranked):
+        if not r.in_bib:
+            edit = plan_bib_edit(target, [r.entry])
+            c = replace(c, bib_edit=edit.to_dict() if edit is not None else None)
+        out.append(c)
+    first = out[0].bib_edit if out else None
+    return out, first
 
 
 def _apply(text: str, edits: list[AnnotateEdit], keep_k: int) -> str:

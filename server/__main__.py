@@ -36,6 +36,10 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
                         help="uvicorn processes, each with its own models (default 1)")
     parser.add_argument("--threads", type=int, default=default_threads(),
                         help=f"model calls run at once per process (default {default_threads()}: cores, max 4)")
+    parser.add_argument("--library", action="append", default=None, metavar="SOURCE",
+                        help="also rank your library: a .bib, a zotero.sqlite or 'zotero' (repeatable; default: "
+                             "library.sources from `startref config`)")
+    parser.add_argument("--no-library", action="store_true", help="do not use the configured library")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"),
                         help="log level (default info: one line per request)")
     parser.add_argument("--lm-mode", choices=("score", "constrained", "free"), default="score",
@@ -67,7 +71,22 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         generator_api=getattr(args, "generator_api", "openai"),
         generator_model=getattr(args, "generator_model", None),
         generator_timeout_s=getattr(args, "generator_timeout", 10.0),
+        library=_library(args),
     )
+
+
+def _library(args: argparse.Namespace) -> tuple[str, ...]:
+    """``--library`` values, else the configuration's sources (none with ``--no-library``)."""
+    if getattr(args, "no_library", False):
+        return ()
+    if getattr(args, "library", None):
+        return tuple(args.library)
+    from startref.citations.library.config import ConfigError, library_sources
+
+    try:
+        return library_sources()
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

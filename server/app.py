@@ -228,6 +228,7 @@ def create_app(settings: ServerSettings, engine: Any | None = None) -> FastAPI:
         eng = await runtime.engine_ready()
         tex_path = check_tex_path(body.path, settings.file_rules)
         bibs = check_bib_paths(body.bib, settings.file_rules)
+        append_to = (check_bib_paths([body.append_to], settings.file_rules) or [None])[0] if body.append_to else None
 
         def work() -> Any:
             # The clock starts when a worker thread takes the request: the deadline bounds how long one request
@@ -245,7 +246,8 @@ def create_app(settings: ServerSettings, engine: Any | None = None) -> FastAPI:
             assert cursor is not None  # the schema guarantees cursor or position
             before = _parses()
             out = eng.suggest(body.text, cursor, path=tex_path, bib=bibs, bib_text=body.bib_text, k=body.k,
-                              command=body.command, deadline=deadline, file_rules=settings.file_rules)
+                              command=body.command, deadline=deadline, file_rules=settings.file_rules,
+                              library=body.library, append_to=append_to)
             return out, before, _parses()
 
         result, before, after = await runtime.run_model(work)
@@ -258,13 +260,15 @@ def create_app(settings: ServerSettings, engine: Any | None = None) -> FastAPI:
         eng = await runtime.engine_ready()
         tex_path = check_tex_path(body.path, settings.file_rules)
         bibs = check_bib_paths(body.bib, settings.file_rules)
+        append_to = (check_bib_paths([body.append_to], settings.file_rules) or [None])[0] if body.append_to else None
 
         def work() -> Any:
             deadline = time.monotonic() + min(settings.request_deadline_s, settings.annotate_budget_s)
             before = _parses()
             out = eng.annotate(body.text, path=tex_path, bib=bibs, bib_text=body.bib_text, keep_k=body.keep_k,
                                command=body.command, deadline=deadline, max_placeholders=settings.max_placeholders,
-                               file_rules=settings.file_rules)
+                               file_rules=settings.file_rules,
+                               library=body.library, append_to=append_to)
             return out, before, _parses()
 
         result, before, after = await runtime.run_model(work)

@@ -19,6 +19,7 @@ __all__ = [
     "AnnotateRequest",
     "CandidateModel",
     "EditModel",
+    "BibEditModel",
     "BibliographyModel",
     "SuggestResponse",
     "AnnotateEditModel",
@@ -97,6 +98,10 @@ class _BibliographySource(_Request):
     bib: list[str] | None = Field(default=None, description=".bib files to use instead of discovery.")
     bib_text: str | None = Field(default=None, description="Bibliography content sent inline (e.g. Overleaf).")
     command: str | None = _COMMAND
+    library: bool | None = Field(default=None, description="Rank the server's library too (default: when the "
+                                 "server has one). Library entries come back with `in_bib: false` and a `bib_edit`.")
+    append_to: str | None = Field(default=None, description="The .bib that receives library entries (default: the "
+                                  "first one of the bibliography).")
 
     @field_validator("command")
     @classmethod
@@ -129,6 +134,19 @@ class AnnotateRequest(_BibliographySource):
     keep_k: int = Field(default=0, ge=0, le=MAX_K, description="Runners-up to keep per edit.")
 
 
+class BibEditModel(BaseModel):
+    """Insert ``text`` into the .bib ``file`` at ``start`` (== ``end``, code points) = ``line``/``character``
+    (0-based, UTF-16, for LSP editors): it appends the library entry(ies) ``key`` (comma-separated)."""
+
+    file: str
+    start: int
+    end: int
+    line: int
+    character: int
+    text: str
+    key: str
+
+
 class CandidateModel(BaseModel):
     key: str
     title: str
@@ -137,6 +155,9 @@ class CandidateModel(BaseModel):
     score: float
     why: str = ""
     generated: str | None = None
+    in_bib: bool = Field(default=True, description="False: from your library; choosing it applies `bib_edit`.")
+    source: str = Field(default="", description="The .bib file, or `bib:PATH` / `zotero:PATH` of a library.")
+    bib_edit: BibEditModel | None = None
 
 
 class EditModel(BaseModel):
@@ -157,6 +178,8 @@ class BibliographyModel(BaseModel):
 class SuggestResponse(BaseModel):
     candidates: list[CandidateModel]
     insert: EditModel | None
+    bib_edit: BibEditModel | None = Field(default=None, description="Goes with `insert` when the best candidate "
+                                          "is a library entry: appends it to the paper's .bib.")
     unresolved: list[str]
     bibliography: BibliographyModel
     model: dict[str, str | None]
@@ -179,6 +202,7 @@ class AnnotateEditModel(BaseModel):
 class AnnotateResponse(BaseModel):
     text: str
     edits: list[AnnotateEditModel]
+    bib_edit: BibEditModel | None = None
     bibliography: BibliographyModel
     warnings: list[str] = Field(default_factory=list)
     generator_error: str | None = Field(default=None, description="As in SuggestResponse, for any placeholder.")

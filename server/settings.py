@@ -88,6 +88,8 @@ class ServerSettings:
     annotate_budget_s: float = 4.0
     #: How long the server waits for a request body to arrive in full (408 ``request_timeout``).
     body_timeout_s: float = 30.0
+    #: Library sources ranked with each request's bibliography (``--library``; see ``citations.library``).
+    library: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -102,6 +104,7 @@ class ServerSettings:
             raise ValueError(f"lm_mode must be score, constrained or free, got {self.lm_mode!r}")
         self.remote_config()  # a bad URL/API combination fails here, before the server starts
         object.__setattr__(self, "allow_origins", tuple(o.rstrip("/") for o in self.allow_origins))
+        object.__setattr__(self, "library", tuple(self.library))
 
     def remote_config(self) -> Any:
         """The model server for the LM stage (a ``RemoteConfig``), or None for the in-process LM."""
@@ -131,6 +134,7 @@ class ServerSettings:
             model_dir=self.model_dir,
             lm_mode=self.lm_mode,
             remote=self.remote_config(),
+            library=self.library,
         )
 
     @property

@@ -160,7 +160,14 @@ def engine_config(args: argparse.Namespace) -> EngineConfig:
         model_dir=model_dir,
         lm_mode=getattr(args, "lm_mode", "score"),
         remote=remote_config(args),
+        library=_library(args),
     )
+
+
+def _library(args: argparse.Namespace) -> tuple[str, ...]:
+    from startref.cli.library_options import library_sources_from_args
+
+    return library_sources_from_args(args) if hasattr(args, "no_library") else ()
 
 
 def make_engine(args: argparse.Namespace) -> Engine:

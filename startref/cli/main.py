@@ -27,6 +27,7 @@ COMMANDS: tuple[str, ...] = (
     "serve",
     "train",
     "doctor",
+    "config",
 )
 
 
