@@ -42,7 +42,7 @@ from startref.latex.errors import LatexInputError
 from startref.latex.placeholders import find_placeholders
 from startref.latex.position import line_col_from_offset
 
-__all__ = ["Engine", "EngineConfig", "RankedEntry"]
+__all__ = ["Engine", "EngineConfig", "RankedEntry", "CursorRanking"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,19 @@ class RankedEntry:
     features: np.ndarray
     gates: np.ndarray
     generated: str | None = None
+
+
+@dataclass
+class CursorRanking:
+    """What ``rank_at`` found: the cursor's context, the query, the bibliography and every entry best first."""
+
+    context: CursorContext
+    query: Query
+    index: BibIndex
+    ranked: list[RankedEntry]
+    unresolved: list[str]
+    started: float
+    timing_ms: dict[str, float]
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -239,6 +252,38 @@ class Engine:
         command: str | None = None,
     ) -> Suggestion:
         """Ranked candidates for the cursor, the edit that inserts the best one, and unresolved generations."""
+        at = self.rank_at(text, cursor, path=path, bib=bib, bib_text=bib_text, k=k)
+        top = at.ranked[: max(1, min(k, 50))]
+        candidates = [self.candidate(r, at) for r in top]
+        insert = None
+        if candidates:
+            start, end, new = insertion_for(at.context, candidates[0].key, command)
+            insert = Edit(start, end, new)
+        at.timing_ms["total"] = round((time.perf_counter() - at.started) * 1000, 1)
+        return Suggestion(
+            candidates=candidates,
+            insert=insert,
+            unresolved=at.unresolved,
+            bibliography=_summary(at.index),
+            model=self.model_names(),
+            timing_ms=at.timing_ms,
+        )
+
+    def rank_at(
+        self,
+        text: str,
+        cursor: int,
+        *,
+        path: str | Path | None = None,
+        bib: Sequence[str | Path] | None = None,
+        bib_text: str | None = None,
+        k: int = 5,
+    ) -> CursorRanking:
+        """Every entry ranked for the cursor, with the context that built the query (``suggest`` without the cut).
+
+        Why public: the language server completes with *every* entry (best 200 of a big library) and needs the
+        cursor context for its edits; it must rank exactly as ``suggest`` does.
+        """
         t0 = time.perf_counter()
         if not 0 <= cursor <= len(text):
             raise LatexInputError(f"cursor {cursor} outside the text (length {len(text)})", path=str(path) if path else None, code="cursor_out_of_range")
@@ -253,25 +298,16 @@ class Engine:
         t_rank = time.perf_counter()
         ranked, unresolved = self.with_generation(text, cursor, ranked, index, k)
         t_gen = time.perf_counter()
-        top = ranked[: max(1, min(k, 50))]
-        candidates = [self._candidate(r, query, index) for r in top]
-        insert = None
-        if candidates:
-            start, end, new = insertion_for(ctx, candidates[0].key, command)
-            insert = Edit(start, end, new)
-        return Suggestion(
-            candidates=candidates,
-            insert=insert,
-            unresolved=unresolved,
-            bibliography=_summary(index),
-            model=self.model_names(),
-            timing_ms={
-                "total": round((time.perf_counter() - t0) * 1000, 1),
-                "bibliography": round((t_bib - t0) * 1000, 1),
-                "rank": round((t_rank - t_bib) * 1000, 1),
-                "generate": round((t_gen - t_rank) * 1000, 1),
-            },
-        )
+        timing = {
+            "bibliography": round((t_bib - t0) * 1000, 1),
+            "rank": round((t_rank - t_bib) * 1000, 1),
+            "generate": round((t_gen - t_rank) * 1000, 1),
+        }
+        return CursorRanking(ctx, query, index, ranked, unresolved, t0, timing)
+
+    def candidate(self, r: RankedEntry, at: CursorRanking) -> Candidate:
+        """The user-facing ``Candidate`` of one ranked row (with its *why*), as ``suggest`` shows it."""
+        return self._candidate(r, at.query, at.index)
 
     def _candidate(self, r: RankedEntry, query: Query, index: BibIndex) -> Candidate:
         e = r.entry

@@ -24,6 +24,7 @@ COMMANDS: tuple[str, ...] = (
     "eval",
     "index",
     "serve",
+    "lsp",
     "train",
 )
 
