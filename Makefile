@@ -41,6 +41,11 @@ system-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium ripgrep libkrb5-dev >/dev/null; \
 	  else echo "install chromium ripgrep libkrb5-dev (apt) for the real-VS-Code test"; fi; \
 	fi
+	@# Neovim and Emacs (with eglot) from Debian drive `startref lsp` in the real-editor tests (tests/lsp/).
+	@if ! command -v nvim >/dev/null || ! command -v emacs >/dev/null || ! dpkg -s elpa-eglot >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq neovim emacs-nox elpa-eglot >/dev/null; \
+	  else echo "install neovim emacs-nox elpa-eglot (apt) for the real-editor LSP tests"; fi; \
+	fi
 
 bench: setup
 	$(PY) bench/ranking.py
