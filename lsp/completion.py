@@ -29,7 +29,7 @@ __all__ = ["CompletionChoice", "CompletionResult", "cite_slot", "complete", "res
 #: Most entries sent back at once (the rest come as the user types: ``incomplete``).
 LIMIT = 200
 #: Entries whose *why* is computed with the list; the others on ``completionItem/resolve``.
-EAGER_WHY = 10
+EAGER_WHY = 5
 _KEY_STOP = frozenset(" \t\r\n,{}%\\")
 
 

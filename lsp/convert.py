@@ -53,13 +53,16 @@ def range_of(text: str, start: int, end: int) -> types.Range:
 def completion_list(text: str, result: CompletionResult, uri: str) -> types.CompletionList:
     """The menu as LSP items: ``sortText`` keeps the ranking, the edit replaces the key being typed."""
     items: list[types.CompletionItem] = []
+    ranges: dict[tuple[int, int], types.Range] = {}  # every choice replaces the same key: convert once
     for choice in result.choices:
-        edit_range = range_of(text, choice.start, choice.end)
+        span = (choice.start, choice.end)
+        edit_range = ranges.get(span) or ranges.setdefault(span, range_of(text, *span))
         items.append(types.CompletionItem(
             label=choice.key,
             kind=types.CompletionItemKind.Reference,
             detail=choice.detail,
-            documentation=types.MarkupContent(kind=types.MarkupKind.Markdown, value=choice.documentation),
+            documentation=types.MarkupContent(kind=types.MarkupKind.Markdown, value=choice.documentation)
+            if choice.documentation else None,
             sort_text=f"{choice.rank:05d}",
             filter_text=choice.filter_text,
             preselect=choice.rank == 0 or None,

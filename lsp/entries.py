@@ -7,6 +7,8 @@ layer decides where they go.
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from typing import Any
 
 from startref.citations.bibindex import Entry
@@ -43,8 +45,11 @@ def filter_text(entry: Entry) -> str:
     return " ".join(part for part in (entry.key, entry.title, " ".join(entry.authors)) if part)
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
+
+
 def _md_escape(text: str) -> str:
-    return "".join("\\" + ch if ch in "\\`*_[]<>#|" else ch for ch in text)
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def entry_markdown(entry: Entry, *, why: str = "", candidate: Any = None, with_place: bool = True) -> str:
@@ -53,6 +58,25 @@ def entry_markdown(entry: Entry, *, why: str = "", candidate: Any = None, with_p
     ``candidate`` is the engine's ``Candidate`` when there is one; library fields it may carry (``in_bib``,
     ``source``: whether the entry is already in the .bib and where it comes from) are shown when present.
     """
+    card = _card(entry)
+    extra: list[str] = []
+    if why:
+        extra += ["", f"*Why:* {_md_escape(why)}"]
+    source = getattr(candidate, "source", None)
+    in_bib = getattr(candidate, "in_bib", None)
+    if in_bib is False:
+        extra += ["", f"*Not in your .bib yet* (from {_md_escape(str(source or 'your library'))}); citing it adds it."]
+    elif source:
+        extra += ["", f"*Source:* {_md_escape(str(source))}"]
+    if with_place and entry.file:
+        extra += ["", f"`{entry.key}` · {_md_escape(entry.file)}:{entry.line}"]
+    return (card + "\n" + "\n".join(extra)).strip()
+
+
+@lru_cache(maxsize=65536)
+def _card(entry: Entry) -> str:
+    """Title, authors, venue/year and links: the part that does not depend on the cursor (cached per entry, so a
+    28k-entry library is formatted once, not on every keystroke)."""
     lines = [f"**{_md_escape(entry.title or entry.key)}**", ""]
     authors = _authors_full(entry)
     if authors:
@@ -69,14 +93,4 @@ def entry_markdown(entry: Entry, *, why: str = "", candidate: Any = None, with_p
         links.append(f"<{entry.url}>")
     if links:
         lines += ["", " · ".join(links)]
-    if why:
-        lines += ["", f"*Why:* {_md_escape(why)}"]
-    source = getattr(candidate, "source", None)
-    in_bib = getattr(candidate, "in_bib", None)
-    if in_bib is False:
-        lines += ["", f"*Not in your .bib yet* (from {_md_escape(str(source or 'your library'))}); citing it adds it."]
-    elif source:
-        lines += ["", f"*Source:* {_md_escape(str(source))}"]
-    if with_place and entry.file:
-        lines += ["", f"`{entry.key}` · {_md_escape(entry.file)}:{entry.line}"]
-    return "\n".join(lines).strip()
+    return "\n".join(lines)
