@@ -7,6 +7,7 @@ document URI so they do not step on each other.
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -247,3 +248,45 @@ async def test_bad_input_never_kills_the_server(client: LanguageClient, paper: P
     hover = await client.text_document_hover_async(types.HoverParams(
         text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=0, character=3)))
     assert hover is None
+
+
+async def test_big_library_sends_the_best_200_and_narrows_as_the_user_types(client: LanguageClient, paper: Path) -> None:
+    folder = paper.parent / "big-library"
+    folder.mkdir()
+    source = (paper.parent / "custom.bib").read_text(encoding="utf-8")
+    copies = [source]
+    for n in range(1, 6):  # the paper's 59 real entries, five times under new keys: 354 entries
+        copies.append(re.sub(r"(@\w+\{)([^,\s]+),", lambda m, n=n: f"{m.group(1)}{m.group(2)}_v{n},", source))
+    (folder / "library.bib").write_text("\n".join(copies), encoding="utf-8")
+    text = "\\documentclass{article}\nAuthorship attribution with perplexity~\\citep{}.\n\\bibliography{library}\n"
+    uri = _open(client, folder / "doc.tex", text)
+    cursor = text.index("\\citep{}") + len("\\citep{")
+    result = await client.text_document_completion_async(types.CompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=_pos(text, cursor)))
+    assert result.is_incomplete and len(result.items) == 200
+    typed = text[:cursor] + "Uche" + text[cursor:]
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[types.TextDocumentContentChangePartial(
+            range=types.Range(start=_pos(text, cursor), end=_pos(text, cursor)), text="Uche")]))
+    result = await client.text_document_completion_async(types.CompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=_pos(typed, cursor + 4)))
+    labels = [i.label for i in _items(result)]
+    assert labels and all(l.startswith("UcheEtal20") or "uche" in i.filter_text.lower() for l, i in zip(labels, _items(result)))
+    assert {"UcheEtal20", "UcheEtal20_v1"} <= set(labels)
+
+
+async def test_a_bib_changed_on_disk_refreshes_diagnostics(client: LanguageClient, paper: Path) -> None:
+    folder = paper.parent / "watched"
+    folder.mkdir()
+    bib = folder / "refs.bib"
+    bib.write_text("@article{known, title={Known paper}, year={2020}}\n", encoding="utf-8")
+    text = "\\documentclass{article}\nSee~\\cite{known} and~\\cite{later}.\n\\bibliography{refs}\n"
+    uri = _open(client, folder / "doc.tex", text)
+    found = await _wait_diagnostics(client, uri)
+    assert [d.code for d in found] == ["undefined_key"]
+    bib.write_text("@article{known, title={Known paper}, year={2020}}\n@article{later, title={Added later}, year={2021}}\n", encoding="utf-8")
+    client.diagnostics.pop(uri)
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[
+        types.FileEvent(uri=from_fs_path(str(bib)), type=types.FileChangeType.Changed)]))
+    assert await _wait_diagnostics(client, uri) == []
