@@ -5,8 +5,8 @@ p95 <= 300 ms with the paper's own bibliography, p95 <= 600 ms with a ~28k-entry
 ``initialize`` <= 5 s, RSS <= 1 GB with the default models. This script measures exactly that with a real LSP
 client (pygls) driving ``python -m startref lsp`` over stdio, the way Neovim or Emacs start it.
 
-Requests: every cite of the dev papers (``shared/bench``) has its keys removed and the cursor put inside the empty
-braces (``\\citep{|}``): the moment a user asks for completion. Each request opens the document (its own
+Requests: ``bench/load.py``'s masked citations of the dev papers (``shared/bench``), with an empty ``\\cite{}`` where
+the citation stood and the cursor inside it (``\\cite{|}``): the moment a user asks for completion. Each request opens the document (its own
 bibliographies named by absolute path, so discovery cannot miss them), asks for completion, closes it; only the
 completion round trip is timed. One unmeasured request per bibliography first (parsing + entry embeddings).
 
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import random
 import re
 import statistics
 import sys
@@ -36,7 +35,7 @@ from pygls.uris import from_fs_path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from load import CITE_RE, SHARED, _paper_dirs, _pct, merge_library, parse_source  # noqa: E402
+from load import SHARED, _pct, masked_requests, merge_library  # noqa: E402
 from ranking import table  # noqa: E402
 
 __all__ = ["CompletionCase", "completion_cases", "main"]
@@ -62,44 +61,16 @@ def _bib_line(bibs: Sequence[Path]) -> str:
 
 def completion_cases(papers: Path, *, library: Path | None = None, paper_index: dict[str, int] | None = None,
                      per_paper: int = 40, seed: int = 0) -> list[CompletionCase]:
-    """Masked cites of every paper, interleaved across papers so any prefix is varied."""
-    rng = random.Random(seed)
-    per: list[list[CompletionCase]] = []
-    for paper in _paper_dirs(papers):
-        source = parse_source(paper / "SOURCE.txt")
-        tex_files = source.get("tex_files") or []
-        bibs = [paper / b for b in (source.get("bib_files") or []) if b.lower().endswith(".bib") and (paper / b).is_file()]
-        if library is not None:
-            bibs = [library]
-        if not bibs:
-            continue
-        bib_line = _bib_line(bibs)
-        cases: list[CompletionCase] = []
-        for rel in tex_files if isinstance(tex_files, list) else []:
-            tex = paper / rel
-            if tex.suffix.lower() != ".tex":
-                continue
-            try:
-                text = tex.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue
-            for m in CITE_RE.finditer(text):
-                if m.group(0).startswith("\\nocite"):
-                    continue
-                keys = tuple(k.strip() for k in m.group(1).split(",") if k.strip())
-                if not keys:
-                    continue
-                if library is not None and paper_index is not None:
-                    keys = tuple(k + f"__p{paper_index[paper.name]}" for k in keys)
-                masked = _MAGIC_ROOT.sub("%", text[: m.start(1)]) + text[m.end(1):] + bib_line
-                cases.append(CompletionCase(paper.name, masked, m.start(1), keys, bib_line))
-        rng.shuffle(cases)
-        if cases:
-            per.append(cases[:per_paper])
-    out: list[CompletionCase] = []
-    for i in range(max((len(c) for c in per), default=0)):
-        out.extend(c[i] for c in per if i < len(c))
-    return out
+    """``bench/load.py``'s masked citations, with an empty ``\\cite{}`` where the citation stood and the cursor
+    inside it (the same cases the HTTP benchmark sends), interleaved across papers."""
+    cases: list[CompletionCase] = []
+    for req in masked_requests(papers, k=5, library=library, paper_index=paper_index, per_paper=per_paper, seed=seed):
+        text, at = req.body["text"], req.body["cursor"]
+        bib_line = _bib_line([Path(b) for b in req.body["bib"]])
+        masked = _MAGIC_ROOT.sub("%", text[:at]) + "~\\cite{}" + text[at:] + bib_line
+        cursor = len(_MAGIC_ROOT.sub("%", text[:at])) + len("~\\cite{")
+        cases.append(CompletionCase(req.paper, masked, cursor, req.keys, bib_line))
+    return cases
 
 
 def _position(text: str, offset: int) -> types.Position:

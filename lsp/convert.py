@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from startref.latex.errors import LatexInputError
 from startref.latex.position import lsp_from_offset, offset_from_lsp
 
 from .completion import CompletionResult
@@ -102,7 +101,3 @@ def location_of(place: Place, uri: str) -> types.Location:
         range=types.Range(start=types.Position(line=place.line, character=start),
                           end=types.Position(line=place.line, character=end)),
     )
-
-
-# re-exported for the server's error handling
-PositionError = LatexInputError

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,34 @@ def masked_text(main_tex: Path) -> tuple[str, int]:
     return masked, at + len(r"\citep{")
 
 
-@pytest.fixture(scope="session")
-def editor_required() -> bool:
-    """Under CI a missing editor is a failure, not a skip (a skipped real-editor test proves nothing)."""
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+@dataclass(frozen=True)
+class EditorCase:
+    """A masked paper written to disk for a real editor: the file, its text, the cursor and the editor's env."""
+
+    tex: Path
+    text: str
+    cursor: int
+    env: dict[str, str]
+
+
+def editor_case(bench_papers: Path, tmp_path: Path, *, byte_column: bool) -> EditorCase:
+    """The masked paper on disk, and STARTREF_TEX/LINE/COL/CMD for the editor scripts (COL 0-based, in bytes for
+    Neovim's API, in characters for Emacs)."""
+    tex = copy_paper(bench_papers, tmp_path)
+    text, cursor = masked_text(tex)
+    tex.write_text(text, encoding="utf-8")
+    before = text[text.rfind("\n", 0, cursor) + 1 : cursor]
+    env = server_env()
+    env.update(STARTREF_TEX=str(tex), STARTREF_LINE=str(text.count("\n", 0, cursor) + 1),
+               STARTREF_COL=str(len(before.encode("utf-8")) if byte_column else len(before)),
+               STARTREF_CMD=" ".join(server_command()), HOME=str(tmp_path))
+    return EditorCase(tex, text, cursor, env)
+
+
+def require_editor(found: bool, message: str) -> None:
+    """Skip locally when an editor is missing; FAIL under CI (a skipped real-editor test proves nothing)."""
+    if found:
+        return
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(message)
+    pytest.skip(message)

@@ -12,36 +12,27 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 
-from conftest import GOLD, copy_paper, masked_text, server_command, server_env
+from conftest import GOLD, editor_case, require_editor
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "editor-extension" / "emacs" / "test" / "complete-top-item.el"
 EGLOT = Path("/usr/share/emacs/site-lisp/elpa")
 
 
-def test_emacs_eglot_completes_and_saves_the_top_item(bench_papers: Path, tmp_path: Path, editor_required: bool) -> None:
+def test_emacs_eglot_completes_and_saves_the_top_item(bench_papers: Path, tmp_path: Path) -> None:
     emacs = shutil.which("emacs")
-    if emacs is None or not any(EGLOT.glob("eglot-*")):
-        message = "emacs or eglot not installed (make system-deps installs Debian's emacs-nox and elpa-eglot)"
-        if editor_required:
-            pytest.fail(message)
-        pytest.skip(message)
-    main_tex = copy_paper(bench_papers, tmp_path)
-    text, cursor = masked_text(main_tex)
-    main_tex.write_text(text, encoding="utf-8")
-    line = text.count("\n", 0, cursor) + 1
-    col = cursor - (text.rfind("\n", 0, cursor) + 1)
+    require_editor(emacs is not None and any(EGLOT.glob("eglot-*")),
+                   "emacs or eglot not installed (make system-deps installs Debian's emacs-nox and elpa-eglot)")
+    case = editor_case(bench_papers, tmp_path, byte_column=False)
     out = tmp_path / "labels.txt"
-    env = server_env()
-    env.update(STARTREF_TEX=str(main_tex), STARTREF_LINE=str(line), STARTREF_COL=str(col),
-               STARTREF_CMD=" ".join(server_command()), STARTREF_EMACS_OUT=str(out), HOME=str(tmp_path))
+    env = {**case.env, "STARTREF_EMACS_OUT": str(out)}
     run = subprocess.run([emacs, "--batch", "-l", str(SCRIPT)], env=env, capture_output=True, text=True,
                          timeout=300, cwd=tmp_path)
     assert run.returncode == 0, f"emacs exit {run.returncode}\nstdout: {run.stdout[-2000:]}\nstderr: {run.stderr[-3000:]}"
     labels = out.read_text().split()
     assert GOLD & set(labels), labels
-    saved = main_tex.read_text(encoding="utf-8")
+    saved = case.tex.read_text(encoding="utf-8")
+    text, cursor = case.text, case.cursor
     assert saved == text[:cursor] + labels[0] + text[cursor:], "the file Emacs saved is not the text with the top key"
     assert f"\\citep{{{labels[0]}}}" in saved
