@@ -31,6 +31,8 @@ LIMIT = 200
 #: Entries whose *why* is computed with the list; the others on ``completionItem/resolve``.
 EAGER_WHY = 5
 _KEY_STOP = frozenset(" \t\r\n,{}%\\")
+#: How far back a key group's ``{`` may be (a group of dozens of keys and comments fits).
+_GROUP_REACH = 5000
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,9 @@ def cite_slot(text: str, offset: int) -> tuple[int, int] | None:
     Covers every cite command the document knows (natbib, biblatex, its own wrappers), after a comma
     (``\\cite{a, |}``), after optional arguments (``\\citep[see][]{|}``) and a half-typed ``\\cite{ab``.
     """
+    brace = text.rfind("{", max(0, offset - _GROUP_REACH), offset)
+    if brace < 0 or any(ch in text[brace + 1 : offset] for ch in "}\\"):
+        return None  # keys hold no brace or backslash: not in a key group (cheap, before parsing every cite)
     ctx = cursor_context(text, offset, before_chars=0, after_chars=0)
     if ctx.inside_group is None:
         return None

@@ -67,7 +67,7 @@ class StartrefLanguageServer(LanguageServer):
         self.load_error: str | None = None
         self.loaded_after_s: float | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._rankings: dict[str, Any] = {}
+        self._ranking: tuple[str, Any] | None = None
         self._timers: dict[str, threading.Timer] = {}
         self._timers_lock = threading.Lock()
         self._loader: threading.Thread | None = None
@@ -137,10 +137,13 @@ class StartrefLanguageServer(LanguageServer):
             return None
 
     def keep_ranking(self, uri: str, ranking: Any) -> None:
-        self._rankings[uri] = ranking
+        """Keep the last completion's ranking for ``completionItem/resolve`` (only the last: for a big library a
+        ranking holds every entry's feature row)."""
+        self._ranking = (uri, ranking)
 
     def kept_ranking(self, uri: str) -> Any:
-        return self._rankings.get(uri)
+        kept = self._ranking
+        return kept[1] if kept is not None and kept[0] == uri else None
 
     # -- diagnostics -----------------------------------------------------------------------------------------------
     def schedule_diagnostics(self, uri: str, delay: float | None = None) -> None:
