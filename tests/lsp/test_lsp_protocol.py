@@ -290,3 +290,16 @@ async def test_a_bib_changed_on_disk_refreshes_diagnostics(client: LanguageClien
     client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[
         types.FileEvent(uri=from_fs_path(str(bib)), type=types.FileChangeType.Changed)]))
     assert await _wait_diagnostics(client, uri) == []
+
+
+async def test_a_chapter_finds_the_bibliography_through_its_tex_root(client: LanguageClient, paper: Path) -> None:
+    folder = paper.parent / "project"
+    (folder / "chapters").mkdir(parents=True)
+    (folder / "main.tex").write_text("\\documentclass{article}\n\\begin{document}\n\\input{chapters/intro}\n"
+                                     "\\bibliography{../custom}\n\\end{document}\n", encoding="utf-8")
+    text = "% !TEX root = ../main.tex\nPerplexity-based authorship attribution~\\citep{}.\n"
+    uri = _open(client, folder / "chapters" / "intro.tex", text)
+    cursor = text.index("\\citep{}") + len("\\citep{")
+    labels = [i.label for i in _items(await client.text_document_completion_async(types.CompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=_pos(text, cursor))))]
+    assert len(labels) == 59 and GOLD & set(labels[:5]), labels[:5]
