@@ -199,6 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                          f"{statistics.fmean(lat):.0f}", f"{run.hits_at_5 / max(1, n):.2f}",
                          f"{res['initialize_s'] * 1000:.0f}", f"{res['first_after_initialize_s']:.1f}",
                          f"{_pct(res['cold_ms'], 50):.0f}" if res["cold_ms"] else "-", f"{res['rss_mb']:.0f}"])
+            print("  " + " | ".join(rows[-1]), flush=True)  # each row as soon as it is measured
     print()
     print(table(rows, ["bibliography", "n", "p50 ms", "p95 ms", "max ms", "mean ms", "gold in top 5",
                        "initialize ms", "first answer s", "first per bib ms (p50)", "RSS MB"]))
