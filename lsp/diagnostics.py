@@ -92,6 +92,8 @@ def undefined_keys(doc: TexInput) -> list[Finding]:
         for key, (a, b) in zip(cite.keys, cite.key_spans):
             if "#" in key or index.get(key) is not None:
                 continue
+            if len(out) >= MAX_FINDINGS:  # the closest-key search is the costly part: stop when none would show
+                return out
             near = _closest(key, index)
             hint = f"; closest: {', '.join(near)}" if near else ""
             out.append(Finding(a, b, "error", f"undefined citation key '{key}': not in {where}{hint}", "undefined_key"))
