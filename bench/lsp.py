@@ -35,7 +35,7 @@ from pygls.uris import from_fs_path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from load import SHARED, _pct, masked_requests, merge_library  # noqa: E402
+from load import CITE_RE, SHARED, _pct, masked_requests, merge_library  # noqa: E402
 from ranking import table  # noqa: E402
 
 __all__ = ["CompletionCase", "completion_cases", "main"]
@@ -59,6 +59,12 @@ def _bib_line(bibs: Sequence[Path]) -> str:
     return "\n\\bibliography{" + ",".join(str(b.with_suffix("")) for b in bibs) + "}\n"
 
 
+def _rename_keys(m: re.Match[str], suffix: str) -> str:
+    """A cite command with every key renamed as ``merge_library`` renamed the library's entries."""
+    keys = ",".join(k.strip() + suffix for k in m.group(1).split(",") if k.strip())
+    return m.group(0)[: m.start(1) - m.start(0)] + keys + m.group(0)[m.end(1) - m.start(0):]
+
+
 def completion_cases(papers: Path, *, library: Path | None = None, paper_index: dict[str, int] | None = None,
                      per_paper: int = 40, seed: int = 0) -> list[CompletionCase]:
     """``bench/load.py``'s masked citations, with an empty ``\\cite{}`` where the citation stood and the cursor
@@ -66,6 +72,10 @@ def completion_cases(papers: Path, *, library: Path | None = None, paper_index: 
     cases: list[CompletionCase] = []
     for req in masked_requests(papers, k=5, library=library, paper_index=paper_index, per_paper=per_paper, seed=seed):
         text, at = req.body["text"], req.body["cursor"]
+        if library is not None and paper_index is not None:  # the library renamed every key: so does the document
+            suffix = f"__p{paper_index[req.paper]}"
+            before = CITE_RE.sub(lambda m: _rename_keys(m, suffix), text[:at])
+            text, at = before + CITE_RE.sub(lambda m: _rename_keys(m, suffix), text[at:]), len(before)
         bib_line = _bib_line([Path(b) for b in req.body["bib"]])
         masked = _MAGIC_ROOT.sub("%", text[:at]) + "~\\cite{}" + text[at:] + bib_line
         cursor = len(_MAGIC_ROOT.sub("%", text[:at])) + len("~\\cite{")
@@ -186,14 +196,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--papers", type=Path, default=SHARED / "bench" / "papers")
     parser.add_argument("--train", type=Path, default=SHARED / "train" / "papers")
     parser.add_argument("--library", action="store_true", help="also run against bench + train bibliographies merged")
+    parser.add_argument("--library-only", action="store_true", help="only the library run")
     parser.add_argument("--no-generator", action="store_true", help="retrieval only (the shipped default anyway)")
     args = parser.parse_args(argv)
     server_args = ["--no-generator"] if args.no_generator else []
     rows: list[list[str]] = []
     with tempfile.TemporaryDirectory(prefix="startref-lsp-bench-") as tmp:
         folder = Path(tmp)
-        setups: list[tuple[str, list[CompletionCase]]] = [("own .bib (dev papers)", completion_cases(args.papers))]
-        if args.library:
+        setups: list[tuple[str, list[CompletionCase]]] = []
+        if not args.library_only:
+            setups.append(("own .bib (dev papers)", completion_cases(args.papers)))
+        if args.library or args.library_only:
             library, paper_index, n_entries = merge_library([args.papers, args.train], folder)
             print(f"library: {n_entries} entries from {len(paper_index)} papers -> {library}")
             setups.append((f"library ({n_entries} entries)", completion_cases(args.papers, library=library, paper_index=paper_index)))
