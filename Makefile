@@ -45,6 +45,8 @@ test-overleaf: setup system-deps
 # libkrb5 and a compiler are what code-server needs here. Installed as root; otherwise a developer is told the
 # apt command (the tests skip, saying so) and CI=true fails: scripts/real-tools.sh.
 REAL_TOOL_DEPS := chromium:chromium rg:ripgrep /usr/include/krb5.h:libkrb5-dev g++:build-essential
+# Neovim and Emacs (with eglot) from Debian drive `startref lsp` in the real-editor tests (tests/lsp/).
+REAL_TOOL_DEPS += nvim:neovim emacs:emacs-nox /usr/share/emacs/site-lisp/elpa-src/eglot-1.9/eglot.el:elpa-eglot
 system-deps:
 	@bash scripts/real-tools.sh install $(REAL_TOOL_DEPS)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ from startref.latex.placeholders import find_placeholders
 from startref.latex.position import line_col_from_offset
 from startref.latex.source import check_text
 
-__all__ = ["Engine", "EngineConfig", "RankedEntry"]
+__all__ = ["Engine", "EngineConfig", "RankedEntry", "CursorRanking"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,24 @@ class RankedEntry:
     #: False for a library entry the paper's .bib lacks; ``source`` names the file (or database) it comes from.
     in_bib: bool = True
     source: str = ""
+
+
+@dataclass
+class CursorRanking:
+    """What ``rank_at`` found: the cursor's context, the query, the bibliography and every entry best first."""
+
+    context: CursorContext
+    query: Query
+    index: BibIndex
+    ranked: list[RankedEntry]
+    unresolved: list[str]
+    started: float
+    timing_ms: dict[str, float]
+    #: Why the LM stage was skipped (model server down or slow); the order is then the ranker's alone.
+    generator_error: str | None = None
+    #: Whether library entries were ranked in (those rows have ``in_bib`` False), and why not when asked for.
+    library_used: bool = False
+    warnings: list[str] = field(default_factory=list)
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -311,6 +329,51 @@ class Engine:
         """Ranked candidates for the cursor, the edit that inserts the best one, and unresolved generations.
 
         ``deadline`` (a ``time.monotonic()`` value) is checked between stages: past it, ``DeadlineExceeded``.
+        ``library`` False leaves the configured library out; a library entry that is chosen comes with the
+        ``bib_edit`` that appends it to ``append_to`` (default: the document's first .bib).
+        """
+        at = self.rank_at(text, cursor, path=path, bib=bib, bib_text=bib_text, k=k, deadline=deadline,
+                          file_rules=file_rules, library=library)
+        top = at.ranked[: max(1, min(k, 50))]
+        candidates = [self.candidate(r, at) for r in top]
+        bib_edit = None
+        if at.library_used and any(not r.in_bib for r in top):
+            candidates, bib_edit = _with_bib_edits(candidates, top, at.index, append_to, bib_text)
+        insert = None
+        if candidates:
+            start, end, new = insertion_for(at.context, candidates[0].key, command)
+            insert = Edit(start, end, new)
+        at.timing_ms["total"] = round((time.perf_counter() - at.started) * 1000, 1)
+        return Suggestion(
+            candidates=candidates,
+            insert=insert,
+            unresolved=at.unresolved,
+            bibliography=_summary(at.index),
+            model=self.model_names(),
+            timing_ms=at.timing_ms,
+            generator_error=at.generator_error,
+            warnings=list(at.warnings),
+            bib_edit=bib_edit,
+        )
+
+    def rank_at(
+        self,
+        text: str,
+        cursor: int,
+        *,
+        path: str | Path | None = None,
+        bib: Sequence[str | Path] | None = None,
+        bib_text: str | None = None,
+        k: int = 5,
+        deadline: float | None = None,
+        file_rules: FileRules | None = None,
+        library: bool | None = None,
+    ) -> CursorRanking:
+        """Every entry ranked for the cursor, with the context that built the query (``suggest`` without the cut).
+
+        Why public: the language server completes with *every* entry (best 200 of a big library) and needs the
+        cursor context for its edits; it must rank exactly as ``suggest`` does. ``k``: how many rows the LM stage
+        and the library merge must get right (the rest keep the ranker's order).
         """
         t0 = time.perf_counter()
         check_text(text, str(path) if path else "<text>")
@@ -335,35 +398,21 @@ class Engine:
         if lib is not None:
             from startref.citations.library.ranking import rank_with_library
 
-            ranked = rank_with_library(self, lib, text, cursor, cites, index, ranked, top=max(1, min(k, 50)),
+            ranked = rank_with_library(self, lib, text, cursor, cites, index, ranked, top=max(1, k),
                                        skip=inside, exclude_keys=inside.keys if inside else ())
         t_lib = time.perf_counter()
-        top = ranked[: max(1, min(k, 50))]
-        candidates = [self._candidate(r, query, index) for r in top]
-        bib_edit = None
-        if lib is not None and any(not r.in_bib for r in top):
-            candidates, bib_edit = _with_bib_edits(candidates, top, index, append_to, bib_text)
-        insert = None
-        if candidates:
-            start, end, new = insertion_for(ctx, candidates[0].key, command)
-            insert = Edit(start, end, new)
-        return Suggestion(
-            candidates=candidates,
-            insert=insert,
-            unresolved=unresolved,
-            bibliography=_summary(index),
-            model=self.model_names(),
-            timing_ms={
-                "total": round((time.perf_counter() - t0) * 1000, 1),
-                "bibliography": round((t_bib - t0) * 1000, 1),
-                "rank": round((t_rank - t_bib) * 1000, 1),
-                "generate": round((t_gen - t_rank) * 1000, 1),
-                **({"library": round((t_lib - t_gen) * 1000, 1)} if lib is not None else {}),
-            },
-            generator_error=generator_error,
-            warnings=[lib_warning] if lib_warning else [],
-            bib_edit=bib_edit,
-        )
+        timing = {
+            "bibliography": round((t_bib - t0) * 1000, 1),
+            "rank": round((t_rank - t_bib) * 1000, 1),
+            "generate": round((t_gen - t_rank) * 1000, 1),
+            **({"library": round((t_lib - t_gen) * 1000, 1)} if lib is not None else {}),
+        }
+        return CursorRanking(ctx, query, index, ranked, unresolved, t0, timing, generator_error=generator_error,
+                             library_used=lib is not None, warnings=[lib_warning] if lib_warning else [])
+
+    def candidate(self, r: RankedEntry, at: CursorRanking) -> Candidate:
+        """The user-facing ``Candidate`` of one ranked row (with its *why*), as ``suggest`` shows it."""
+        return self._candidate(r, at.query, at.index)
 
     def _candidate(self, r: RankedEntry, query: Query, index: BibIndex) -> Candidate:
         e = r.entry

@@ -11,8 +11,9 @@ from pathlib import Path
 import startref.citations as citations
 
 FORBIDDEN = {
-    "citations": ("startref.server", "startref.cli", "fastapi", "uvicorn"),
-    "server": ("startref.cli",),
+    "citations": ("startref.server", "startref.cli", "startref.lsp", "fastapi", "uvicorn", "pygls", "lsprotocol"),
+    "server": ("startref.cli", "startref.lsp"),
+    "lsp": ("startref.cli", "startref.server", "fastapi", "uvicorn"),
 }
 
 

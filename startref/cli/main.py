@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "check",
     "index",
     "serve",
+    "lsp",
     "train",
     "doctor",
     "config",
