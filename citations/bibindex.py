@@ -12,6 +12,7 @@ so repeated requests for an unchanged bibliography return the very same ``BibInd
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -183,6 +184,10 @@ class _FileResult:
 _COMMENT_LINE_RE = re.compile(r"^[ \t]*%.*$", re.MULTILINE)
 
 
+#: Parsing a text longer than this ends with a garbage collection (see ``_parse_text``).
+_COLLECT_AFTER_CHARS = 2_000_000
+
+
 def _failure_reason(error: BaseException) -> str:
     reason = getattr(error, "abort_reason", None) or getattr(error, "message", None) or str(error)
     return " ".join(str(reason).split()) or type(error).__name__
@@ -206,6 +211,12 @@ def _parse_text(text: str, name: str, inherited: Mapping[str, str],
         # In TeX a backslash at the end of a line is a control space, exactly like "\ ": say it that way.
         text = text.replace("\\\n", "\\ \n")
     library = bibtexparser.parse_string(text, parse_stack=stack)
+    for failed in library.failed_blocks:
+        # A failed block keeps its exception, whose traceback holds the splitter's frames and so the whole text:
+        # a reference cycle that outlived the request until the cyclic GC ran. The reason is all we report.
+        error = getattr(failed, "error", None)
+        if isinstance(error, BaseException):
+            error.__traceback__ = None
     problems: list[BibProblem] = []
 
     def add(line: int | None, kind: str, message: str, key: str = "") -> None:
@@ -242,7 +253,13 @@ def _parse_text(text: str, name: str, inherited: Mapping[str, str],
         if not str(decoded.get("title", "")).strip():
             add(block.start_line, "empty_title", f"entry '{key}' has no title; kept, citable by key only")
         entries.append(_build_entry(key, block.entry_type, fields, decoded, name, (block.start_line or 0) + 1))
-    return _FileResult(tuple(entries), tuple(problems), MappingProxyType(dict(expand.defined)))
+    result = _FileResult(tuple(entries), tuple(problems), MappingProxyType(dict(expand.defined)))
+    if len(text) > _COLLECT_AFTER_CHARS:
+        # Any cycle left in a large parse is freed now rather than whenever the cyclic GC runs: a 19 MB library
+        # with failed blocks kept ~240 MB resident after its parse (469 MB -> 221 MB RSS with this).
+        library = block = stack = expand = None  # type: ignore[assignment]
+        gc.collect()
+    return result
 
 
 class BibIndex:

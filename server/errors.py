@@ -106,7 +106,8 @@ def api_error_from_exception(exc: BaseException) -> ApiError | None:
         return exc
     code = getattr(exc, "code", None)
     if isinstance(code, str) and code:
-        return ApiError(code, str(exc) or code)
+        retry = {"Retry-After": "1"} if code == "deadline_exceeded" else None  # its finished work is cached
+        return ApiError(code, str(exc) or code, headers=retry)
     from startref.citations.errors import BibliographyError, ModelError, ModelNotFoundError, StartrefError
     from startref.latex.errors import LatexInputError
 
