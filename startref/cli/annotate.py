@@ -25,7 +25,7 @@ from startref.cli.common import (
     non_negative_int,
     read_source,
 )
-from startref.cli.library_options import add_library_options
+from startref.cli.library_options import add_library_options, prepare_library
 from startref.cli.errors import EXIT_OK, CliError
 from startref.cli.output import note, print_json, progress_callback, warn
 from startref.fileio import ExactText, atomic_write_bytes, decode_exact
@@ -150,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
     bibs = bib_paths(args)
     original = read_exact(input_path)
     engine = make_engine(args)
+    prepare_library(engine)
     with progress_callback(f"annotate {input_path.name}") as progress:
         result = engine.annotate(
             original.text, path=str(input_path), bib=bibs, keep_k=args.keep_k, command=args.command, progress=progress,

@@ -19,7 +19,7 @@ from startref.cli.common import (
     positive_int,
     read_source,
 )
-from startref.cli.library_options import add_library_options
+from startref.cli.library_options import add_library_options, prepare_library
 from startref.cli.errors import EXIT_NOTHING_FOUND, EXIT_OK
 from startref.cli.output import print_json, print_table, progress_callback, warn
 
@@ -80,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
     from startref.citations.evaluation import evaluate_document
 
     engine = make_engine(args)
+    prepare_library(engine)
     library, why_not = engine.library_or_warning()
     if why_not:
         warn(why_not)

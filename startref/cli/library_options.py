@@ -10,7 +10,7 @@ import argparse
 
 from startref.cli.errors import CliError
 
-__all__ = ["add_library_options", "library_sources_from_args"]
+__all__ = ["add_library_options", "library_sources_from_args", "prepare_library"]
 
 
 def add_library_options(parser: argparse.ArgumentParser, *, append: bool = True) -> None:
@@ -38,3 +38,20 @@ def library_sources_from_args(args: argparse.Namespace) -> tuple[str, ...]:
         return library_sources()
     except ConfigError as err:
         raise CliError(str(err), code="bad_config") from None
+
+
+def prepare_library(engine: object) -> None:
+    """Load the configured library before the command works, saying so on stderr when it has to be indexed (the
+    first time, or after a source changed: minutes for a large library), so a long first run is not a silent one.
+    A library that cannot be used is left to the engine, which answers from the paper's .bib with a warning."""
+    from startref.cli.output import note
+    from startref.citations.library import LibraryError, open_library
+
+    sources = getattr(getattr(engine, "config", None), "library", ())
+    if not sources:
+        return
+    try:
+        library = open_library(sources)
+        library.features(engine.encoder, progress=note)  # type: ignore[attr-defined]
+    except LibraryError:
+        return

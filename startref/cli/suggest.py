@@ -21,7 +21,7 @@ from startref.cli.common import (
     positive_int,
     read_source,
 )
-from startref.cli.library_options import add_library_options
+from startref.cli.library_options import add_library_options, prepare_library
 from startref.cli.errors import EXIT_NOTHING_FOUND, EXIT_OK, CliError
 from startref.cli.output import print_json, print_table, terminal_width, warn
 
@@ -146,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
     text = source.text
     cursor = cursor_offset(text, path, args.at, args.offset)
     engine = make_engine(args)
+    prepare_library(engine)
     suggestion = engine.suggest(text, cursor, path=path, bib=bibs, k=args.k, command=args.command,
                                 append_to=getattr(args, "append_to", None))
     problems = suggestion.bibliography.problems
