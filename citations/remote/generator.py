@@ -27,9 +27,12 @@ from startref.citations.remote.payloads import (
     END_REF,
     START_REF,
     constrained_body,
+    continuation_text,
+    forced_tokens_body,
     free_body,
     galactica_prompt,
     score_bodies,
+    tokenize_body,
 )
 from startref.citations.title_trie import TitleChoice
 
@@ -144,11 +147,7 @@ class RemoteGenerator:
             model = self.model_id(deadline)
             text_prompt = galactica_prompt(prompt)
             if self.config.api == "llamacpp":
-                end_id = self.end_ref_id(deadline)
-                bodies = score_bodies(self.config.api, model, text_prompt, list(continuations), end_ref_id=end_id)
-                answers = self._parallel([lambda b=b: self.client.post(_COMPLETIONS, b, deadline=deadline)
-                                          for b in bodies])
-                return [parse.mean(parse.forced_logprobs(parse.choices(a)[0], END_REF, end_id)) for a in answers]
+                return self._score_forced(model, text_prompt, continuations, deadline)
             bodies = score_bodies(self.config.api, model, text_prompt, list(continuations))
             found = parse.choices(self.client.post(_COMPLETIONS, bodies[0], deadline=deadline))
             if len(found) != len(continuations):
@@ -159,6 +158,27 @@ class RemoteGenerator:
             return [parse.mean(parse.continuation_logprobs(c, len(text_prompt))) for c in found]
 
         return self._guarded("score", call)
+
+    def _score_forced(self, model: str | None, prompt: str, continuations: Sequence[str],
+                      deadline: Deadline) -> list[float]:
+        """llama.cpp: tokenise each continuation on the server, then force exactly those tokens and average their
+        log-probs (the in-process score, token for token; a text grammar would let greedy decoding pick odd
+        spellings such as " " + "D" + "ee" + "p" and score those instead)."""
+        texts = [continuation_text(c) for c in continuations]
+        tokenized = self._parallel([lambda t=t: self.client.post("/tokenize", tokenize_body("llamacpp", model, t),
+                                                                 deadline=deadline) for t in texts])
+        ids = [[int(t["id"] if isinstance(t, dict) else t) for t in answer.get("tokens", [])] for answer in tokenized]
+        answers = self._parallel([lambda i=i: self.client.post(_COMPLETIONS, forced_tokens_body(model, prompt, i),
+                                                               deadline=deadline) for i in ids])
+        scores = []
+        for token_ids, answer in zip(ids, answers, strict=True):
+            values = [t.logprob for t in parse.token_logprobs(parse.choices(answer)[0]) if t.logprob is not None]
+            if len(values) != len(token_ids):
+                raise RemoteGeneratorError(
+                    f"the model server returned {len(values)} log-probs for {len(token_ids)} forced tokens"
+                )
+            scores.append(parse.mean(values))
+        return scores
 
     # -- plumbing -------------------------------------------------------------------------------------------------
     def _parallel(self, calls: list[Callable[[], T]]) -> list[T]:
