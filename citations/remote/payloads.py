@@ -34,8 +34,9 @@ __all__ = [
 
 START_REF = "[START_REF]"
 END_REF = "[END_REF]"
-#: Budget for writing one "Title, Author[END_REF]" (long titles run to ~60 tokens; the rest is margin).
-MAX_TITLE_TOKENS = 128
+#: Budget for writing one "Title, Author[END_REF]": long titles run to ~60 tokens, but greedy decoding under a
+#: character grammar may spell a title in pieces ("D" + "ee" + "p"), so the budget is generous.
+MAX_TITLE_TOKENS = 320
 
 
 def galactica_prompt(context: str) -> str:

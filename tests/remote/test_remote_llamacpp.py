@@ -129,3 +129,14 @@ def test_killing_the_server_mid_request_leaves_suggestions_working(own_llama_ser
     assert third.timing_ms["generate"] < 50, third.timing_ms
     assert time.perf_counter() - started < 5
     assert [c.key for c in third.candidates] == baseline
+
+
+def test_titles_llamacpp_cannot_force_get_a_neutral_score_not_a_failure(llama_server) -> None:
+    """llama.cpp answers HTTP 500 ("empty grammar stack") when forcing some titles whose characters are split across
+    byte tokens (found on the dev papers: "Kříž", "𝐂"); such a title must not sink the whole LM stage."""
+    titles = ["Ordinal Types in Ramsey Theory and Well-Partial-Ordering Theory, Kříž",
+              "Holomorphic vector bundles on 𝐂^2 \\0, Ballico", "Deep Residual Learning for Image Recognition, He"]
+    generator = _generator(llama_server.url)
+    scores = generator.score("We follow earlier work", titles)
+    assert len(scores) == 3 and all(math.isfinite(v) and v < 0 for v in scores)
+    assert generator.breaker.state == "closed"

@@ -59,3 +59,14 @@ def test_a_native_end_token_stops_the_count_even_when_rendered_empty() -> None:
         {"id": 11, "token": " Deep Nets", "logprob": -0.5}, {"id": 7, "token": "", "logprob": -0.1},
         {"id": 2, "token": "", "logprob": -4.0}]}}
     assert parse.forced_logprobs(choice, "[END_REF]", stop_id=7) == [-0.5, -0.1]
+
+
+def test_a_constrained_generation_cut_short_still_names_its_title() -> None:
+    from startref.citations.remote.generator import _match_title
+    from startref.citations.title_trie import TitleChoice
+
+    titles = [TitleChoice("k1", "The theory of well-quasi-ordering, Kruskal"), TitleChoice("k2", "The theory, Doe")]
+    assert _match_title("The theory of well-quasi-ordering, Kruskal[END", titles) == (titles[0].text, "k1")
+    assert _match_title("The theory of well", titles) == (titles[0].text, "k1")
+    assert _match_title("The theory", titles) == ("The theory", None)  # the start of both: not a guess
+    assert _match_title("The theory, Doe", titles) == ("The theory, Doe", "k2")
