@@ -89,7 +89,9 @@ class EngineClient:
                             f"{self.config.url}{path} answered {response.status_code} with a body that is not JSON"
                         ) from None
                 message = _server_message(response)
-                if response.status_code not in _RETRY_STATUS:
+                # llama.cpp answers 500 when it cannot apply a request's grammar: the request's fault, every time.
+                grammar_fault = response.status_code == 500 and "grammar" in message.lower()
+                if response.status_code not in _RETRY_STATUS or grammar_fault:
                     raise GeneratorRequestError(
                         f"{self.config.url}{path} refused the request (HTTP {response.status_code}): {message}"
                     )

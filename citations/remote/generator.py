@@ -22,14 +22,17 @@ from startref.citations.remote import parse
 from startref.citations.remote.breaker import CircuitBreaker
 from startref.citations.remote.client import Deadline, EngineClient
 from startref.citations.remote.config import RemoteConfig
-from startref.citations.remote.errors import GeneratorUnavailable, RemoteGeneratorError
+from startref.citations.remote.errors import GeneratorRequestError, GeneratorUnavailable, RemoteGeneratorError
 from startref.citations.remote.payloads import (
     END_REF,
     START_REF,
     constrained_body,
+    continuation_text,
+    forced_tokens_body,
     free_body,
     galactica_prompt,
     score_bodies,
+    tokenize_body,
 )
 from startref.citations.title_trie import TitleChoice
 
@@ -46,6 +49,23 @@ def _clean_text(text: str) -> str:
     for stop in (END_REF, "\n"):
         text = text.split(stop, 1)[0]
     return text.replace(START_REF, "").strip()
+
+
+def _match_title(text: str, titles: Sequence[TitleChoice]) -> tuple[str, str | None]:
+    """The title a constrained generation wrote: exactly one of them, or (cut short by the token budget) the one
+    title it is the start of, when only one fits. A dangling part of the end marker is dropped first."""
+    for cut in range(len(END_REF) - 1, 0, -1):
+        if text.endswith(END_REF[:cut]):
+            text = text[: -cut].rstrip()
+            break
+    exact = [c for c in titles if c.text.strip() == text]
+    if exact:
+        return text, exact[0].key
+    started = {c.text.strip(): c.key for c in titles if c.text.strip().startswith(text)} if text else {}
+    if len(started) == 1:
+        (title, key), = started.items()
+        return title, key
+    return text, None
 
 
 class RemoteGenerator:
@@ -127,8 +147,10 @@ class RemoteGenerator:
                 t.logprob for t in parse.token_logprobs(choice) if t.logprob is not None]
             key = None
             if titles:
-                lookup = {c.text.strip(): c.key for c in reversed(titles)}  # the first entry wins a shared title
-                key = lookup.get(text)
+                text, key = _match_title(text, titles) if options.constrained else (text, None)
+                if key is None:
+                    lookup = {c.text.strip(): c.key for c in reversed(titles)}  # the first entry wins a shared title
+                    key = lookup.get(text)
             if not text:
                 return []
             return [Generation(text=text, logprob=float(sum(values)), tokens=len(values), key=key)]
@@ -144,11 +166,7 @@ class RemoteGenerator:
             model = self.model_id(deadline)
             text_prompt = galactica_prompt(prompt)
             if self.config.api == "llamacpp":
-                end_id = self.end_ref_id(deadline)
-                bodies = score_bodies(self.config.api, model, text_prompt, list(continuations), end_ref_id=end_id)
-                answers = self._parallel([lambda b=b: self.client.post(_COMPLETIONS, b, deadline=deadline)
-                                          for b in bodies])
-                return [parse.mean(parse.forced_logprobs(parse.choices(a)[0], END_REF, end_id)) for a in answers]
+                return self._score_forced(model, text_prompt, continuations, deadline)
             bodies = score_bodies(self.config.api, model, text_prompt, list(continuations))
             found = parse.choices(self.client.post(_COMPLETIONS, bodies[0], deadline=deadline))
             if len(found) != len(continuations):
@@ -159,6 +177,33 @@ class RemoteGenerator:
             return [parse.mean(parse.continuation_logprobs(c, len(text_prompt))) for c in found]
 
         return self._guarded("score", call)
+
+    def _score_forced(self, model: str | None, prompt: str, continuations: Sequence[str],
+                      deadline: Deadline) -> list[float]:
+        """llama.cpp: tokenise each continuation on the server, then force exactly those tokens and average their
+        log-probs (the in-process score, token for token; a text grammar would let greedy decoding pick odd
+        spellings such as " " + "D" + "ee" + "p" and score those instead)."""
+        texts = [continuation_text(c) for c in continuations]
+        tokenized = self._parallel([lambda t=t: self.client.post("/tokenize", tokenize_body("llamacpp", model, t),
+                                                                 deadline=deadline) for t in texts])
+        ids = [[int(t["id"] if isinstance(t, dict) else t) for t in answer.get("tokens", [])] for answer in tokenized]
+        def forced(token_ids: list[int]) -> float | None:
+            try:
+                answer = self.client.post(_COMPLETIONS, forced_tokens_body(model, prompt, token_ids), deadline=deadline)
+            except GeneratorRequestError as error:  # llama.cpp cannot force some byte-split titles (HTTP 500)
+                log.debug("could not score one title on %s: %s", self.config.url, error)
+                return None
+            values = [t.logprob for t in parse.token_logprobs(parse.choices(answer)[0]) if t.logprob is not None]
+            if len(values) != len(token_ids):
+                raise RemoteGeneratorError(
+                    f"the model server returned {len(values)} log-probs for {len(token_ids)} forced tokens"
+                )
+            return parse.mean(values)
+
+        found = self._parallel([lambda i=i: forced(i) for i in ids])
+        known = [v for v in found if v is not None]
+        neutral = sum(known) / len(known) if known else parse.FLOOR_LOGPROB  # no evidence either way
+        return [neutral if v is None else v for v in found]
 
     # -- plumbing -------------------------------------------------------------------------------------------------
     def _parallel(self, calls: list[Callable[[], T]]) -> list[T]:

@@ -7,8 +7,8 @@ its own. All modes use the Galactica prompt (context + ``[START_REF]``) and temp
 * constrained: llama.cpp ``grammar`` (GBNF from the titles) / vLLM ``structured_outputs: {"choice": [...]}``
   (the field since vLLM 0.12; the older ``guided_choice`` is gone). Plain OpenAI has no constrained decoding.
 * score: vLLM and OpenAI ``echo`` + ``logprobs`` with ``max_tokens: 0`` (the prompt's own log-probs, one batched
-  request); llama.cpp refuses ``echo``, so each title is forced with a one-sentence grammar and the model's
-  pre-sampling log-probs of the forced tokens are read (``n_probs`` computed from the raw logits).
+  request); llama.cpp refuses ``echo``, so each title is tokenised by the server (``/tokenize``), forced token by
+  token with a grammar of those ids, and the model's pre-sampling log-probs of the forced tokens are read.
 * free: plain greedy completion that stops at ``[END_REF]`` or a newline.
 """
 
@@ -27,13 +27,16 @@ __all__ = [
     "free_body",
     "constrained_body",
     "score_bodies",
+    "tokenize_body",
+    "forced_tokens_body",
     "MAX_TITLE_TOKENS",
 ]
 
 START_REF = "[START_REF]"
 END_REF = "[END_REF]"
-#: Budget for writing one "Title, Author[END_REF]" (long titles run to ~60 tokens; the rest is margin).
-MAX_TITLE_TOKENS = 128
+#: Budget for writing one "Title, Author[END_REF]": long titles run to ~60 tokens, but greedy decoding under a
+#: character grammar may spell a title in pieces ("D" + "ee" + "p"), so the budget is generous.
+MAX_TITLE_TOKENS = 320
 
 
 def galactica_prompt(context: str) -> str:
@@ -96,28 +99,39 @@ def constrained_body(api: str, model: str | None, prompt: str, titles: Sequence[
     return body
 
 
-def score_bodies(api: str, model: str | None, prompt: str, titles: Sequence[str],
-                 end_ref_id: int | None = None) -> list[dict[str, Any]]:
-    """The request(s) that give the log-likelihood of each title after ``prompt``.
+def tokenize_body(api: str, model: str | None, text: str) -> dict[str, Any]:
+    """``POST /tokenize`` for ``text`` as the server tokenises prompts (special tokens recognised, no BOS)."""
+    if api == "llamacpp":
+        return {"content": text, "add_special": False, "parse_special": True}
+    return {"prompt": text, "add_special_tokens": False, **({"model": model} if model else {})}
 
-    vLLM / OpenAI: one request, the prompt repeated with each continuation appended, echoed with its log-probs and
-    nothing generated. llama.cpp: one request per title, its grammar admitting only that title.
-    """
+
+def forced_tokens_body(model: str | None, prompt: str, token_ids: Sequence[int]) -> dict[str, Any]:
+    """llama.cpp: generate exactly ``token_ids`` after ``prompt`` (a grammar of those token ids, one after another)
+    and return the model's own log-prob of each, read before the grammar is applied (``post_sampling_probs``
+    false). This is how a title is scored on a server that refuses ``echo``: the same tokens, the same log-probs,
+    as the in-process model's teacher-forced pass over ``" {title}[END_REF]"``."""
+    if not token_ids:
+        raise ValueError("nothing to score: the title tokenised to no tokens")
+    body = _base(model, prompt)
+    body.update(
+        max_tokens=len(token_ids),
+        grammar="root ::= " + " ".join(f"<[{int(t)}]>" for t in token_ids),
+        n_probs=1,
+        post_sampling_probs=False,
+        cache_prompt=True,
+    )
+    return body
+
+
+def score_bodies(api: str, model: str | None, prompt: str, titles: Sequence[str]) -> list[dict[str, Any]]:
+    """vLLM / OpenAI: the one request that gives the log-likelihood of each title after ``prompt``: the prompt
+    repeated with each continuation appended, echoed with its log-probs, nothing generated. (llama.cpp refuses
+    ``echo``: see :func:`forced_tokens_body`.)"""
     if not titles:
         return []
     if api == "llamacpp":
-        bodies = []
-        for title in titles:
-            body = _base(model, prompt)
-            body.update(
-                max_tokens=MAX_TITLE_TOKENS,
-                grammar=titles_grammar([title.strip()], prefix=" ", suffix=END_REF, suffix_token=end_ref_id),
-                n_probs=1,
-                post_sampling_probs=False,
-                cache_prompt=True,
-            )
-            bodies.append(body)
-        return bodies
+        raise ValueError("llama.cpp scores with forced_tokens_body (it refuses echo)")
     body = _base(model, [prompt + continuation_text(t) for t in titles])
     body.update(echo=True, logprobs=1, max_tokens=0)
     return [body]

@@ -12,9 +12,11 @@ from pydantic import ValidationError
 from startref.citations.remote.payloads import (
     constrained_body,
     continuation_text,
+    forced_tokens_body,
     free_body,
     galactica_prompt,
     score_bodies,
+    tokenize_body,
 )
 
 from vllm_schema import CompletionRequest
@@ -65,13 +67,15 @@ def test_llamacpp_constrained_sends_a_grammar_of_the_titles() -> None:
     assert "echo" not in body  # llama-server answers 400 "Only no echo is supported"
 
 
-def test_llamacpp_score_forces_each_title_with_its_own_grammar() -> None:
-    bodies = score_bodies("llamacpp", None, PROMPT, TITLES)
-    assert len(bodies) == 2
-    for body, title in zip(bodies, TITLES):
-        assert body["prompt"] == PROMPT and body["post_sampling_probs"] is False
-        assert title.replace('"', '\\"') in body["grammar"]
-        assert "echo" not in body
+def test_llamacpp_score_forces_the_titles_own_tokens() -> None:
+    body = forced_tokens_body(None, PROMPT, [216, 4087, 7])
+    assert body["grammar"] == "root ::= <[216]> <[4087]> <[7]>" and body["max_tokens"] == 3
+    assert body["prompt"] == PROMPT and body["post_sampling_probs"] is False and body["n_probs"] == 1
+    assert "echo" not in body
+    assert tokenize_body("llamacpp", None, " T[END_REF]") == {"content": " T[END_REF]", "add_special": False,
+                                                              "parse_special": True}
+    with pytest.raises(ValueError):
+        score_bodies("llamacpp", None, PROMPT, TITLES)
 
 
 def test_plain_openai_cannot_constrain_and_says_what_to_use() -> None:
@@ -89,7 +93,6 @@ def test_a_native_end_marker_is_the_token_itself() -> None:
     """Galactica has ``[END_REF]`` as one token: llama.cpp grammars end on ``<[id]>``, vLLM stops on the id."""
     body = constrained_body("llamacpp", None, PROMPT, TITLES, end_ref_id=7)
     assert body["grammar"].splitlines()[0].endswith("<[7]>") and '"[END_REF]"' not in body["grammar"]
-    assert all(b["grammar"].splitlines()[0].endswith("<[7]>") for b in score_bodies("llamacpp", None, PROMPT, TITLES, 7))
     assert free_body("llamacpp", None, PROMPT, end_ref_id=7)["grammar"] == "root ::= [^\\n]* <[7]>"
     request = CompletionRequest.model_validate(free_body("vllm", "galactica", PROMPT, end_ref_id=7))
     assert request.stop_token_ids == [7]

@@ -42,7 +42,7 @@ def test_http_server_reports_the_engine_and_falls_back_when_it_is_gone(own_llama
                                                                       example_paper) -> None:
     path, text = example_paper
     server = start_server(["--generator-url", own_llama_server.url, "--generator-api", "llamacpp",
-                           "--lm-mode", "constrained"], tmp_path / "startref.log")
+                           "--lm-mode", "constrained", "--generator-timeout", "120"], tmp_path / "startref.log")
     try:
         with httpx.Client(base_url=server.base_url, timeout=120) as client:
             info = client.get("/v1/info").json()
@@ -65,7 +65,7 @@ def test_http_server_reports_the_engine_and_falls_back_when_it_is_gone(own_llama
 
 def test_annotate_sends_generation_requests_concurrently(llama_server, example_paper, tmp_path) -> None:
     path, _text = example_paper
-    out = _startref("annotate", str(path), "--dry-run", "--json", "--concurrency", "4",
+    out = _startref("annotate", str(path), "--dry-run", "--json", "--concurrency", "4", "--generator-timeout", "120",
                     "--generator-url", llama_server.url, "--generator-api", "llamacpp")
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
