@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import SHARED, masked_requests  # noqa: E402  (bench/load.py: the same masked requests)
+from load_requests import SHARED, masked_requests  # noqa: E402  (the load benchmark's masked requests)
 
 MIX = ("path+bib", "bib", "bib_text")
 
