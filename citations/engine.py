@@ -24,11 +24,10 @@ from startref.citations.encoder import SentenceEncoder, load_encoder
 from startref.citations.errors import BibliographyError, check_deadline
 from startref.citations.explain import explain
 from startref.citations.features import Query, compute_features, index_features
-from startref.citations.query import DocumentWords, build_query
+from startref.citations.query import build_query
 from startref.citations.encoder_training import ADAPTER_FILE
 from startref.citations.ranker import Ranker, default_ranker_path, load_ranker, query_gates
 from startref.citations.suggestion import (
-    AnnotateEdit,
     AnnotateResult,
     BibliographySummary,
     Candidate,
@@ -37,11 +36,9 @@ from startref.citations.suggestion import (
 )
 from startref.latex.cites import find_cites
 from startref.latex.commands import syntax_with_user_wrappers
-from startref.latex.context import CursorContext, cursor_context, dominant_command, insertion_for
+from startref.latex.context import CursorContext, cursor_context, insertion_for
 from startref.latex.discovery import discover_bibliographies
 from startref.latex.errors import LatexInputError
-from startref.latex.placeholders import find_placeholders
-from startref.latex.position import line_col_from_offset
 from startref.latex.source import check_text
 
 __all__ = ["Engine", "EngineConfig", "RankedEntry", "CursorRanking"]
@@ -410,9 +407,18 @@ class Engine:
         return CursorRanking(ctx, query, index, ranked, unresolved, t0, timing, generator_error=generator_error,
                              library_used=lib is not None, warnings=[lib_warning] if lib_warning else [])
 
+    @staticmethod
+    def summary(index: BibIndex) -> BibliographySummary:
+        """The bibliography part of an answer (files, entries, problems)."""
+        return _summary(index)
+
     def candidate(self, r: RankedEntry, at: CursorRanking) -> Candidate:
         """The user-facing ``Candidate`` of one ranked row (with its *why*), as ``suggest`` shows it."""
         return self._candidate(r, at.query, at.index)
+
+    def candidate_of(self, r: RankedEntry, query: Query, index: BibIndex) -> Candidate:
+        """The same for a row ranked for ``query`` outside ``rank_at`` (``annotate``'s placeholders)."""
+        return self._candidate(r, query, index)
 
     def _candidate(self, r: RankedEntry, query: Query, index: BibIndex) -> Candidate:
         e = r.entry
@@ -445,87 +451,13 @@ class Engine:
         library: bool | None = None,
         append_to: str | Path | None = None,
     ) -> AnnotateResult:
-        """Fill every citation placeholder of ``text`` with its best entry (text outside the edits is untouched).
+        """Fill every citation placeholder of ``text`` with its best entry (``citations.annotating.annotate_text``
+        says how: deadline, cap, concurrent LM stage, library entries)."""
+        from startref.citations.annotating import annotate_text
 
-        Placeholders are filled independently, each seeing the document as written (earlier real cites are its
-        history); with ``keep_k`` the runners-up go into a ``% startref:`` comment at the end of the line.
-        At most ``max_placeholders`` are filled, and none is ranked after ``deadline`` (``time.monotonic()``; the
-        first one always is, so every call makes progress): the rest stay as written and a warning says how many —
-        the edits made are valid, and a second call fills the rest (filled placeholders are no longer placeholders).
-        ``concurrency`` LM-stage calls run at once (a model server serves them in parallel; ranking stays serial);
-        past the deadline the LM stage is skipped and the ranker's order is used (a warning says for how many).
-        """
-        check_text(text, str(path) if path else "<text>")
-        holders = find_placeholders(text)
-        index = self.bibliography_for(path=path, text=text, bib=bib, bib_text=bib_text, file_rules=file_rules)
-        if not holders:
-            return AnnotateResult(text=text, edits=[], bibliography=_summary(index))
-        warnings: list[str] = []
-        if max_placeholders is not None and len(holders) > max_placeholders:
-            warnings.append(f"{len(holders)} placeholders; only the first {max_placeholders} are filled per "
-                            "request (send the new text again to fill the rest)")
-            holders = holders[:max_placeholders]
-        lib, lib_warning = self.library_or_warning(library)
-        if lib_warning:
-            warnings.append(lib_warning)
-        added: dict[str, Entry] = {}
-        syntax = syntax_with_user_wrappers(text)
-        cites = find_cites(text, syntax)
-        dominant = command or dominant_command(cites, syntax)
-        words = DocumentWords(text, cites)  # shared by every placeholder: linear, not placeholders x document
-        queries = []
-        rankings = []
-        for n, holder in enumerate(holders):
-            if queries and deadline is not None and time.monotonic() > deadline:  # at least one is always filled
-                warnings.append(f"time limit reached: {len(holders) - n} placeholders left as written "
-                                "(send the new text again to fill the rest)")
-                holders = holders[:n]
-                break
-            query = build_query(text, holder.start, index, cites, after_start=holder.end, words=words)
-            queries.append(query)
-            rankings.append(self.rank(query, index))
-        from startref.citations.lmbatch import map_in_order
-
-        late: list[int] = []
-
-        def stage(n: int) -> tuple[list[RankedEntry], list[str], str | None]:
-            if deadline is not None and time.monotonic() > deadline and self.uses_generator:
-                late.append(n)
-                return rankings[n], [], None
-            return self.with_generation_or_error(text, holders[n].start, rankings[n], index, max(keep_k, 5))
-
-        staged = map_in_order(stage, range(len(holders)), concurrency, progress)
-        if late:
-            warnings.append(f"time limit reached: the LM stage was skipped for {len(late)} placeholders "
-                            "(filled by the ranker alone)")
-        edits: list[AnnotateEdit] = []
-        errors: list[str] = []
-        for holder, query, (ranked, _unresolved, error) in zip(holders, queries, staged):
-            if error is not None and error not in errors:
-                errors.append(error)
-            if lib is not None:
-                from startref.citations.library.ranking import rank_with_library
-
-                ranked = rank_with_library(self, lib, text, holder.start, cites, index, ranked, top=max(keep_k, 5),
-                                           after_start=holder.end)
-            if not ranked:
-                continue
-            best = ranked[0].entry.key
-            if not ranked[0].in_bib:
-                added.setdefault(best, ranked[0].entry)
-            new = holder.replacement(best, dominant)
-            line, _col = line_col_from_offset(text, holder.start)
-            shown = [self._candidate(r, query, index) for r in ranked[: max(keep_k, 1)]]
-            edits.append(AnnotateEdit(holder.start, holder.end, line, text[holder.start : holder.end], new, shown))
-        new_text = _apply(text, edits, keep_k)
-        bib_edit = None
-        if added:
-            from startref.citations.library.ranking import plan_bib_edit, target_for
-
-            edit = plan_bib_edit(target_for(index, append_to, bib_text), list(added.values()))
-            bib_edit = edit.to_dict() if edit is not None else None
-        return AnnotateResult(text=new_text, edits=edits, bibliography=_summary(index), warnings=warnings,
-                              generator_error="; ".join(errors) or None, bib_edit=bib_edit)
+        return annotate_text(self, text, path=path, bib=bib, bib_text=bib_text, keep_k=keep_k, command=command,
+                             progress=progress, deadline=deadline, max_placeholders=max_placeholders,
+                             file_rules=file_rules, concurrency=concurrency, library=library, append_to=append_to)
 
 
 def _with_bib_edits(candidates: list[Candidate], ranked: list[RankedEntry], index: BibIndex,
@@ -543,28 +475,6 @@ def _with_bib_edits(candidates: list[Candidate], ranked: list[RankedEntry], inde
         out.append(c)
     first = out[0].bib_edit if out else None
     return out, first
-
-
-def _apply(text: str, edits: list[AnnotateEdit], keep_k: int) -> str:
-    """Apply edits back to front; with keep_k, add one ``% startref:`` comment at the end of each edited line."""
-    out = text
-    comments: dict[int, list[str]] = {}
-    for edit in edits:
-        if keep_k > 0:
-            eol = text.find("\n", edit.end)
-            eol = len(text) if eol < 0 else (eol - 1 if eol > 0 and text[eol - 1] == "\r" else eol)
-            ranked = ", ".join(f"{c.key} ({c.score:.2f})" for c in edit.candidates[:keep_k])
-            comments.setdefault(eol, []).append(ranked)
-    inserts: list[tuple[int, int, str]] = [(e.start, e.end, e.new) for e in edits]
-    inserts += [(pos, pos, " % startref: " + "; ".join(texts)) for pos, texts in comments.items()]
-    parts: list[str] = []
-    pos = 0
-    for start, end, new in sorted(inserts, key=lambda t: (t[0], t[1])):  # one pass: linear in the text
-        parts.append(out[pos:start])
-        parts.append(new)
-        pos = end
-    parts.append(out[pos:])
-    return "".join(parts)
 
 
 def _complete_key_means_add(ctx: CursorContext, index: BibIndex) -> CursorContext:
