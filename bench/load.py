@@ -5,8 +5,22 @@ client; a ~28k-entry library p95 <= 600 ms after the first request; RSS <= 1.5 G
 that, against a running server (``--url``) or one it starts itself on a free loopback port.
 
 Requests: every ``\\cite...{...}`` in the bench papers' .tex files is removed in turn and the cursor put where it
-was (the editor's situation: "a citation belongs here"). With ``--library`` all bench + train bibliographies are
-merged into one .bib with unique keys (``<key>__p<paper index>``) written to a temp dir, and every request names it.
+was (the editor's situation: "a citation belongs here"); ``\\nocite`` is left alone (it prints nothing, so no
+ranking could ever place it). With ``--library`` all bench + train bibliographies are merged into one .bib with
+unique keys (``<key>__p<paper index>``) written to a temp dir, and every request names it.
+
+What is cached, and so what "cold" and "warm" mean here (there is no response cache: every request is ranked):
+
+- the bibliography: parsed index (in process, by path, size and mtime), per-bibliography feature data and entry
+  embeddings (in process; on disk under the startref cache for bibliographies of 200+ entries). The **first request
+  per bibliography** pays for these; it is sent once per paper before the runs and reported on its own line
+  (``--empty-disk-cache`` gives a self-started server an empty cache folder, so it also embeds every entry).
+- the request's own texts: the encoder keeps the embeddings of the three query texts (context, sentence, words
+  before the cursor) in an in-process LRU. An **unseen** run (cold-cache row) sends requests whose body the server
+  has never received, on bibliographies already loaded: the editor's situation. A **replayed** run (warm-cache row)
+  sends the same requests again, so every query embedding comes from the LRU: pressing the hotkey twice at one place.
+  (An unseen request can still share a query text with an earlier one, e.g. two citations in one sentence share
+  the sentence; that is the editor's situation too.)
 
     python bench/load.py                       # starts a server (default models), 1 client, 100 requests
     python bench/load.py --clients 4 --requests 200 --no-generator
@@ -21,8 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
-import re
 import socket
 import statistics
 import subprocess
@@ -37,129 +49,15 @@ from urllib.parse import urlparse
 
 import httpx
 
-__all__ = ["Request", "parse_source", "masked_requests", "merge_library", "run_load", "main"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package; its modules import each other
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("STARTREF_SHARED", REPO.parent / "shared")).resolve()
-CITE_RE = re.compile(r"\\(?:[a-zA-Z]*cite[a-zA-Z]*|nocite)\*?(?:\s*\[[^\]\n]*\]){0,2}\s*\{([^{}\n]*)\}")
-ENTRY_RE = re.compile(r"^(\s*@\s*([A-Za-z]+)\s*[{(]\s*)([^,\s{}()]+)(\s*,)", re.MULTILINE)
-CROSSREF_RE = re.compile(r"(\bcrossref\s*=\s*[{\"]\s*)([^}\"\s]+)", re.IGNORECASE)
+from load_requests import (  # noqa: E402
+    SHARED, Request, RunPlan, masked_requests, merge_library, parse_source, plan_runs,
+)
+
+__all__ = ["Request", "parse_source", "masked_requests", "merge_library", "plan_runs", "RunPlan", "run_load", "main"]
+
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-
-
-@dataclass(frozen=True)
-class Request:
-    """One masked citation: the JSON body to send and the keys that were removed (for hit@k)."""
-
-    paper: str
-    body: dict
-    keys: tuple[str, ...]
-
-
-def parse_source(source: Path) -> dict[str, list[str] | str]:
-    """``SOURCE.txt`` as {field: value or list of indented values} (main_tex, tex_files, bib_files, ...)."""
-    out: dict[str, list[str] | str] = {}
-    current: str | None = None
-    for line in source.read_text(encoding="utf-8").splitlines():
-        if line.startswith((" ", "\t")) and current is not None:
-            value = out.setdefault(current, [])
-            if isinstance(value, list):
-                value.append(line.strip())
-            continue
-        name, _, rest = line.partition(":")
-        current = name.strip()
-        out[current] = rest.strip() if rest.strip() else []
-    return out
-
-
-def _paper_dirs(root: Path) -> list[Path]:
-    return sorted(p for p in root.iterdir() if (p / "SOURCE.txt").is_file()) if root.is_dir() else []
-
-
-def masked_requests(papers: Path, *, k: int, library: Path | None = None,
-                    paper_index: dict[str, int] | None = None, per_paper: int = 40, seed: int = 0) -> list[Request]:
-    """Masked-citation requests from every paper, interleaved across papers so any prefix is varied."""
-    rng = random.Random(seed)
-    per: list[list[Request]] = []
-    for paper in _paper_dirs(papers):
-        source = parse_source(paper / "SOURCE.txt")
-        tex_files = source.get("tex_files") or []
-        bib_files = source.get("bib_files") or []
-        own_bibs = [str(paper / b) for b in bib_files if b.lower().endswith(".bib") and (paper / b).is_file()]
-        if not own_bibs and library is None:
-            continue
-        reqs: list[Request] = []
-        for rel in tex_files if isinstance(tex_files, list) else []:
-            tex = paper / rel
-            if tex.suffix.lower() != ".tex":
-                continue
-            try:
-                text = tex.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue
-            for m in CITE_RE.finditer(text):
-                keys = tuple(x.strip() for x in m.group(1).split(",") if x.strip())
-                if not keys:
-                    continue
-                start = m.start()
-                if start > 0 and text[start - 1] == "~":
-                    start -= 1
-                masked = text[:start] + text[m.end():]
-                # the paper's own .bib files are named explicitly: several bench papers lack the input that
-                # would let discovery find them, and this benchmark measures answering, not discovery
-                body: dict = {"text": masked, "cursor": start, "path": str(tex), "bib": own_bibs, "k": k}
-                if library is not None and paper_index is not None:
-                    suffix = f"__p{paper_index[paper.name]}"
-                    body["bib"] = [str(library)]
-                    keys = tuple(key + suffix for key in keys)
-                reqs.append(Request(paper.name, body, keys))
-        rng.shuffle(reqs)
-        if reqs:
-            per.append(reqs[:per_paper])
-    out: list[Request] = []
-    for i in range(max((len(r) for r in per), default=0)):
-        out.extend(r[i] for r in per if i < len(r))
-    return out
-
-
-def merge_library(paper_roots: Sequence[Path], out_dir: Path) -> tuple[Path, dict[str, int], int]:
-    """Concatenate every paper's .bib files into one library with unique keys; returns (file, paper index, entries).
-
-    Keys become ``<key>__p<i>`` (crossref values too); a key repeated inside one paper gets ``_<n>`` as well, so
-    every key in the library is unique.
-    """
-    paper_index: dict[str, int] = {}
-    parts: list[str] = []
-    entries = 0
-    for root in paper_roots:
-        for paper in _paper_dirs(root):
-            idx = paper_index.setdefault(paper.name, len(paper_index))
-            suffix = f"__p{idx}"
-            seen: dict[str, int] = {}
-            bibs = parse_source(paper / "SOURCE.txt").get("bib_files") or []
-            for rel in bibs if isinstance(bibs, list) else []:
-                path = paper / rel
-                if path.suffix.lower() != ".bib" or not path.is_file():
-                    continue
-                text = path.read_bytes().decode("utf-8", errors="replace")
-
-                def rename(m: re.Match[str]) -> str:
-                    nonlocal entries
-                    if m.group(2).lower() in ("string", "preamble", "comment"):
-                        return m.group(0)
-                    key = m.group(3)
-                    n = seen.get(key, 0)
-                    seen[key] = n + 1
-                    entries += 1
-                    new = key + suffix + (f"_{n}" if n else "")
-                    return f"{m.group(1)}{new}{m.group(4)}"
-
-                text = ENTRY_RE.sub(rename, text)
-                text = CROSSREF_RE.sub(lambda m: m.group(1) + m.group(2) + suffix, text)
-                parts.append(f"% ---- {paper.name}/{rel}\n{text}\n")
-    out = out_dir / "library.bib"
-    out.write_text("".join(parts), encoding="utf-8")
-    return out, paper_index, entries
 
 
 @dataclass
@@ -171,6 +69,7 @@ class Result:
     answered: int = 0
     errors: list[str] = field(default_factory=list)
     wall_s: float = 0.0
+    sent: list[Request] = field(default_factory=list)  # what was sent before the run ended (a replay sends these)
 
 
 def _pct(values: Sequence[float], q: float) -> float:
@@ -194,6 +93,8 @@ def run_load(url: str, requests: Sequence[Request], *, clients: int, duration_s:
             while time.monotonic() < deadline:
                 with lock:
                     req = next(it, None)
+                    if req is not None:
+                        result.sent.append(req)
                 if req is None:
                     return
                 t0 = time.perf_counter()
@@ -231,7 +132,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start_server(args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], str, float]:
+def _start_server(args: argparse.Namespace, scratch: Path) -> tuple[subprocess.Popen[bytes], str, float]:
     port = _free_port()
     cmd = [sys.executable, "-m", "startref.server", "--port", str(port), "--log-level", "warning",
            "--threads", str(args.threads)]
@@ -243,6 +144,14 @@ def _start_server(args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], st
         cmd += ["--model-dir", args.model_dir]
     env = dict(os.environ)
     env.pop("STARTREF_TOKEN", None)
+    if args.empty_disk_cache:
+        from startref.citations.models import cache_dir
+
+        empty = scratch / "cache"
+        empty.mkdir()
+        if (cache_dir() / "models").is_dir():  # converting the generator again measures nothing of interest
+            (empty / "models").symlink_to(cache_dir() / "models")
+        env["STARTREF_CACHE_DIR"] = str(empty)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
@@ -310,10 +219,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--train", type=Path, default=SHARED / "train" / "papers")
     parser.add_argument("--library", action="store_true",
                         help="merge bench + train bibliographies into one library and query it")
+    parser.add_argument("--library-entries", type=int, default=28_000,
+                        help="with --library: add training papers until the library has this many entries "
+                             "(default 28000, the ~28k-entry library of the latency target; 0: all of them)")
     parser.add_argument("--no-generator", action="store_true", help="(self-started server) retrieval only")
     parser.add_argument("--model", help="(self-started server) generator model")
     parser.add_argument("--model-dir", help="(self-started server) trained ranker directory")
     parser.add_argument("--threads", type=int, default=2, help="(self-started server) model threads")
+    parser.add_argument("--empty-disk-cache", action="store_true",
+                        help="(self-started server) an empty startref cache folder: no stored entry embeddings or "
+                             "traced encoder (the converted generator is linked in)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args(argv)
 
@@ -323,7 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     library = paper_index = None
     if args.library:
         t0 = time.perf_counter()
-        library, paper_index, n_entries = merge_library([args.papers, args.train], Path(tmp.name))
+        library, paper_index, n_entries = merge_library([args.papers, args.train], Path(tmp.name),
+                                                        args.library_entries or None)
         print(f"library: {n_entries} entries from {len(paper_index)} papers, "
               f"{library.stat().st_size / 1e6:.1f} MB -> {library} ({time.perf_counter() - t0:.1f}s)")
     requests = masked_requests(args.papers, k=args.k, library=library, paper_index=paper_index)
@@ -333,45 +249,53 @@ def main(argv: Sequence[str] | None = None) -> int:
     startup_s = None
     url = args.url
     if url is None:
-        proc, url, startup_s = _start_server(args)
+        proc, url, startup_s = _start_server(args, Path(tmp.name))
         print(f"started server at {url}: ready (/healthz 200) after {startup_s:.1f}s")
     try:
-        report: dict = {"url": url, "startup_s": startup_s, "library": bool(args.library), "runs": []}
-        # one request per distinct bibliography first: it pays parsing + entry embeddings (cached on disk by
-        # content, so a second benchmark run is faster); reported apart from the steady state measured below
-        firsts: dict[str, Request] = {}
-        for req in requests:
-            firsts.setdefault(json.dumps(req.body.get("bib")), req)
-        cold = run_load(url, list(firsts.values())[:args.max_bibs], clients=1, duration_s=1800, token=args.token)
+        report: dict = {"url": url, "startup_s": startup_s, "library": bool(args.library),
+                        "empty_disk_cache": bool(args.empty_disk_cache), "runs": []}
+        plan = plan_runs(requests, [args.requests] * len(args.clients), max_bibs=args.max_bibs)
+        # cold bibliography: one request per distinct bibliography first; it pays parsing, feature data and entry
+        # embeddings (from the on-disk cache when present); these requests never come back in the runs below
+        # (no client timeout worth the name: embedding a 28k-entry library on a busy 2-core machine takes minutes)
+        cold = run_load(url, plan.firsts, clients=1, duration_s=7200, token=args.token, timeout_s=7200)
+        if cold.errors or cold.statuses.keys() - {200}:
+            for err in cold.errors[:5]:
+                print(f"  error: {err}")
+            raise SystemExit(f"the first requests failed ({cold.statuses}); nothing measured")
         report["first_request_ms"] = cold.latencies_ms[0] if cold.latencies_ms else None
         report["first_per_bibliography_ms"] = cold.latencies_ms
         if cold.latencies_ms:
-            print(f"first request {cold.latencies_ms[0]:.0f} ms; first request per bibliography "
-                  f"({len(cold.latencies_ms)}): p50 {_pct(cold.latencies_ms, 50):.0f} ms, "
-                  f"max {max(cold.latencies_ms):.0f} ms")
+            print(f"cold bibliography (first request per bibliography, {len(cold.latencies_ms)}): first "
+                  f"{cold.latencies_ms[0]:.0f} ms, p50 {_pct(cold.latencies_ms, 50):.0f} ms, "
+                  f"max {max(cold.latencies_ms):.0f} ms; on-disk embedding cache "
+                  f"{'empty' if args.empty_disk_cache else 'as left by earlier runs'}")
         load1 = os.getloadavg()[0]
         report["cores"], report["load_average_before"] = os.cpu_count(), load1
         print(f"machine: {os.cpu_count()} cores, 1-min load average {load1:.1f} before the runs "
               "(other work on the machine inflates every number)")
+        print(f"{plan.pool_size} requests left after the first ones; unseen = body never sent to this server "
+              "(bibliography loaded), replayed = the same requests again (query embeddings cached)")
         print(HEADER)
-        seen_bibs = {json.dumps(r.body.get("bib")) for r in list(firsts.values())[:args.max_bibs]}
-        pool = [r for r in requests if json.dumps(r.body.get("bib")) in seen_bibs] or requests
-        offset = 0
-        for n_clients in args.clients:
-            # each run takes fresh requests (the engine may cache per document text; replaying would flatter it)
-            todo = [pool[(offset + i) % len(pool)] for i in range(args.requests)]
-            offset += args.requests
-            res = run_load(url, todo, clients=n_clients, duration_s=args.duration, token=args.token)
-            rss = _server_rss_mb(proc.pid if proc else None, url)
-            print(_row(f"{n_clients} client(s)", res, rss))
-            for err in res.errors[:5]:
-                print(f"  error: {err}")
-            lat = res.latencies_ms
-            report["runs"].append({"clients": n_clients, "n": len(lat), "statuses": res.statuses,
-                                   "p50_ms": _pct(lat, 50), "p95_ms": _pct(lat, 95), "p99_ms": _pct(lat, 99),
-                                   "throughput_rps": len(lat) / res.wall_s if res.wall_s else None,
-                                   "rss_mb": rss, "hit@1": res.hits_at_1 / max(1, res.answered),
-                                   "hit@5": res.hits_at_5 / max(1, res.answered)})
+        for n_clients, todo in zip(args.clients, plan.batches):
+            if len(todo) < args.requests:
+                print(f"  note: only {len(todo)} unseen requests left for {n_clients} client(s) "
+                      f"(asked for {args.requests}); none is repeated")
+            for kind in ("unseen", "replayed"):
+                res = run_load(url, todo, clients=n_clients, duration_s=args.duration, token=args.token)
+                todo = res.sent  # a replay sends exactly what the unseen run sent (it may have run out of time)
+                rss = _server_rss_mb(proc.pid if proc else None, url)
+                print(_row(f"{n_clients} client(s) {kind}", res, rss))
+                for err in res.errors[:5]:
+                    print(f"  error: {err}")
+                lat = res.latencies_ms
+                report["runs"].append({"clients": n_clients, "requests": kind, "n": len(lat),
+                                       "statuses": res.statuses,
+                                       "p50_ms": _pct(lat, 50), "p95_ms": _pct(lat, 95), "p99_ms": _pct(lat, 99),
+                                       "mean_ms": statistics.fmean(lat) if lat else None,
+                                       "throughput_rps": len(lat) / res.wall_s if res.wall_s else None,
+                                       "rss_mb": rss, "hit@1": res.hits_at_1 / max(1, res.answered),
+                                       "hit@5": res.hits_at_5 / max(1, res.answered)})
         if args.json:
             args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
     finally:

@@ -13,12 +13,12 @@ import hashlib
 import json
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from startref.citations.bytecache import ByteLRU, env_megabytes, prune_directory, touch
 from startref.citations.encoder_trace import load_traced, save_traced, trace_key
 from startref.citations.errors import ModelError, ModelNotFoundError
 
@@ -26,6 +26,11 @@ __all__ = ["SentenceEncoder", "load_encoder"]
 
 _MAX_TOKENS = 128
 _BATCH = 64
+#: Memory budgets (MB) of the encoder's caches; each can be changed with the environment variable named beside it.
+TEXT_CACHE_MB = 16  # STARTREF_TEXT_CACHE_MB: vectors of query texts (a repeated hotkey at one spot is free)
+EMBED_MEMORY_MB = 48  # STARTREF_EMBED_MEMORY_MB: entry embeddings of recent bibliographies (28k entries: 43 MB)
+ENTRY_VECTORS_MB = 32  # STARTREF_ENTRY_VECTORS_MB: one vector per entry text, shared by bibliographies that overlap
+EMBED_DISK_MB = 256  # STARTREF_EMBED_CACHE_MB: entry embeddings on disk under the cache dir, least recently used go
 
 
 def _similar_length_chunks(ids: Sequence[int], texts: Sequence[str]) -> list[list[int]]:
@@ -87,9 +92,15 @@ class SentenceEncoder:
         self.device = device
         self._cache_dir = cache_dir
         self._lock = threading.Lock()
-        self._lru: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lru_size = 50_000
-        self._entry_cache: dict[str, np.ndarray] = {}
+        # Bounded by bytes (bytecache): a count bound let long query texts and new bibliographies grow the server.
+        self._lru: ByteLRU[str, np.ndarray] = ByteLRU(env_megabytes("STARTREF_TEXT_CACHE_MB", TEXT_CACHE_MB),
+                                                       lambda v: v.nbytes)
+        self._entry_cache: ByteLRU[str, np.ndarray] = ByteLRU(
+            env_megabytes("STARTREF_EMBED_MEMORY_MB", EMBED_MEMORY_MB), lambda v: v.nbytes)
+        # One vector per entry text: a bibliography that changed by one entry (an editor's live bib_text) embeds
+        # that entry, not all of them again.
+        self._entry_vectors: ByteLRU[str, np.ndarray] = ByteLRU(
+            env_megabytes("STARTREF_ENTRY_VECTORS_MB", ENTRY_VECTORS_MB), lambda v: v.nbytes)
 
     def _load_original(self, path: Path, device: str, adapter: Path | None) -> None:
         """The ``transformers`` tokenizer and model, with the adapter's top layers applied."""
@@ -133,31 +144,20 @@ class SentenceEncoder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors for ``texts`` (rows), using the in-process cache for texts seen before."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        missing: list[int] = []
-        with self._lock:
-            for i, text in enumerate(texts):
-                hit = self._lru.get(text)
-                if hit is None:
-                    missing.append(i)
-                else:
-                    self._lru.move_to_end(text)
-                    out[i] = hit
+        missing = _fill_from(self._lru, texts, out)
         if missing:
             for chunk in _similar_length_chunks(missing, texts):
                 vecs = self._encode_batch([texts[i] or " " for i in chunk])
-                with self._lock:
-                    for i, vec in zip(chunk, vecs):
-                        out[i] = vec
-                        self._lru[texts[i]] = vec
-                    while len(self._lru) > self._lru_size:
-                        self._lru.popitem(last=False)
+                for i, vec in zip(chunk, vecs):
+                    out[i] = vec
+                    vec = vec.copy()  # a row of the batch would keep the whole batch alive
+                    self._lru.put(texts[i], vec, size=vec.nbytes + 2 * len(texts[i]) + 120)
         return out
 
     def forget_texts(self) -> None:
         """Empty the in-process cache of ``encode``: a benchmark that times the same text twice measures the
         encoder, not a dictionary lookup (entry embeddings are kept)."""
-        with self._lock:
-            self._lru.clear()
+        self._lru.clear()
 
     def encode_corpus(self, texts: Sequence[str], fingerprint: str) -> np.ndarray:
         """Embeddings of a bibliography's entry texts, cached in memory and on disk by content fingerprint.
@@ -167,8 +167,7 @@ class SentenceEncoder:
         """
         key = "\x00".join(texts) + "|" + fingerprint + "|" + str(self.path) + "|" + self.adapter_digest
         digest = hashlib.sha256(key.encode()).hexdigest()[:24]
-        with self._lock:
-            cached = self._entry_cache.get(digest)
+        cached = self._entry_cache.get(digest)
         if cached is not None:
             return cached
         disk = self._cache_dir / "embeddings" / f"{digest}.npy" if self._cache_dir else None
@@ -176,29 +175,40 @@ class SentenceEncoder:
             try:
                 arr = np.load(disk)
                 if arr.shape == (len(texts), self.dim):
-                    with self._lock:
-                        self._entry_cache[digest] = arr
-                    return arr
+                    touch(disk)  # the disk cache is pruned least recently used first
+                    return self._entry_cache.put(digest, arr)
             except (OSError, ValueError):
                 pass
         arr = np.zeros((len(texts), self.dim), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        missing = _fill_from(self._entry_vectors, texts, arr)
+        order = sorted(missing, key=lambda i: len(texts[i]))
         for start in range(0, len(order), _BATCH):
             chunk = order[start : start + _BATCH]
             arr[chunk] = self._encode_batch([texts[i] or " " for i in chunk])
+            for i in chunk:
+                self._entry_vectors.put(texts[i], arr[i].copy(), size=arr[i].nbytes + 2 * len(texts[i]) + 120)
         if disk is not None and len(texts) >= 200:
             try:
                 disk.parent.mkdir(parents=True, exist_ok=True)
                 tmp = disk.with_suffix(f".{os.getpid()}.tmp.npy")
                 np.save(tmp, arr)
                 os.replace(tmp, disk)
+                prune_directory(disk.parent, env_megabytes("STARTREF_EMBED_CACHE_MB", EMBED_DISK_MB), "*.npy")
             except OSError:
                 pass  # a read-only cache only costs time
-        with self._lock:
-            self._entry_cache[digest] = arr
-            if len(self._entry_cache) > 64:
-                self._entry_cache.pop(next(iter(self._entry_cache)))
-        return arr
+        return self._entry_cache.put(digest, arr)
+
+
+def _fill_from(cache: ByteLRU[str, np.ndarray], texts: Sequence[str], out: np.ndarray) -> list[int]:
+    """Copy the cached vector of each text into its row of ``out``; returns the rows still to compute."""
+    missing: list[int] = []
+    for i, text in enumerate(texts):
+        hit = cache.get(text)
+        if hit is None:
+            missing.append(i)
+        else:
+            out[i] = hit
+    return missing
 
 
 _ENCODERS: dict[tuple[str, str, str], SentenceEncoder] = {}

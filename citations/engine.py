@@ -11,19 +11,20 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from startref import __version__
+from startref.filerules import ANY_FILE, FileRules
 from startref.citations.bibindex import BibIndex, Entry, load_bibliography, parse_bib_text
 from startref.citations.encoder import SentenceEncoder, load_encoder
-from startref.citations.errors import BibliographyError
+from startref.citations.errors import BibliographyError, check_deadline
 from startref.citations.explain import explain
 from startref.citations.features import Query, compute_features, index_features
-from startref.citations.query import build_query
+from startref.citations.query import DocumentWords, build_query
 from startref.citations.encoder_training import ADAPTER_FILE
 from startref.citations.ranker import Ranker, default_ranker_path, load_ranker, query_gates
 from startref.citations.suggestion import (
@@ -41,6 +42,7 @@ from startref.latex.discovery import discover_bibliographies
 from startref.latex.errors import LatexInputError
 from startref.latex.placeholders import find_placeholders
 from startref.latex.position import line_col_from_offset
+from startref.latex.source import check_text
 
 __all__ = ["Engine", "EngineConfig", "RankedEntry", "CursorRanking"]
 
@@ -56,6 +58,13 @@ class EngineConfig:
     model_dir: str | None = None
     lm_weight: float | None = None
     lm_mode: str = "score"
+    #: Which files a request may make the engine read (the server passes ``FileRules.server(...)``): every path,
+    #: however it is named (``bib``, ``path``, ``\bibliography``, ``\input``, ``% !TEX root``), goes through it.
+    file_rules: FileRules = ANY_FILE
+    #: A model server for the LM stage (a ``startref.citations.remote.RemoteConfig``); None = in-process LM.
+    remote: Any = None
+    #: Library sources (a .bib, a zotero.sqlite, "zotero"): ranked with the paper's .bib (``citations.library``).
+    library: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,9 @@ class RankedEntry:
     features: np.ndarray
     gates: np.ndarray
     generated: str | None = None
+    #: False for a library entry the paper's .bib lacks; ``source`` names the file (or database) it comes from.
+    in_bib: bool = True
+    source: str = ""
 
 
 @dataclass
@@ -82,6 +94,11 @@ class CursorRanking:
     unresolved: list[str]
     started: float
     timing_ms: dict[str, float]
+    #: Why the LM stage was skipped (model server down or slow); the order is then the ranker's alone.
+    generator_error: str | None = None
+    #: Whether library entries were ranked in (those rows have ``in_bib`` False), and why not when asked for.
+    library_used: bool = False
+    warnings: list[str] = field(default_factory=list)
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -102,6 +119,7 @@ class Engine:
         self._generator: Any = None
         self._generator_checked = False
         self._bib_seen: dict[str, int] = {}
+        self._library: Any = None
 
     # -- models -------------------------------------------------------------------------------------------------
     @property
@@ -137,7 +155,7 @@ class Engine:
         """Whether the LM stage runs: the config's choice, else the shipped default recorded by the benchmark."""
         if self.config.use_generator is not None:
             return self.config.use_generator
-        if self.config.generator is not None:
+        if self.config.generator is not None or self.config.remote is not None:
             return True
         return bool(self.ranker.meta.get("use_generator", False))
 
@@ -154,7 +172,11 @@ class Engine:
             return None
         if self._generator is None:
             with self._lock:
-                if self._generator is None:
+                if self._generator is None and self.config.remote is not None:
+                    from startref.citations.remote import RemoteGenerator
+
+                    self._generator = RemoteGenerator(self.config.remote)
+                elif self._generator is None:
                     from startref.citations.generation import load_generator
 
                     self._generator = load_generator(self.config.generator, device=self.config.device)
@@ -163,14 +185,37 @@ class Engine:
     def warm(self) -> None:
         """Load every model now (server start-up), so the first request is not the slow one."""
         _ = self.encoder, self.ranker, self.generator
+        if self.config.library:
+            self.library_or_warning()
+
+    def library_or_warning(self, wanted: bool | None = None) -> tuple[Any, str | None]:
+        """The configured library (loaded, its ranking data ready) and a warning when it cannot be used; a broken
+        library never breaks a suggestion from the paper's own .bib. ``wanted=False`` turns it off."""
+        if wanted is False or not self.config.library:
+            return None, None
+        from startref.citations.library import LibraryError, open_library
+
+        try:
+            library = open_library(self.config.library)
+            library.features(self.encoder)
+        except LibraryError as err:
+            return None, f"library not used: {err}"
+        self._library = library
+        return library, None
 
     def info(self) -> dict[str, Any]:
-        return {
+        data = {
             "version": __version__,
             "models": self.model_names(),
             "device": self.config.device,
             "bibliographies": [{"file": f, "entries": n} for f, n in sorted(dict(self._bib_seen).items())],
+            "library": ({"sources": [s.label for s in self._library.sources], "entries": len(self._library),
+                         "load_s": round(self._library.load_seconds, 2)} if self._library is not None else None),
         }
+        generator = self.generator if self.config.remote is not None else None
+        if generator is not None:  # the model server's health, asked now (a short, bounded probe)
+            data["generator"] = generator.health()
+        return data
 
     def model_names(self) -> dict[str, str | None]:
         gen = self._generator
@@ -188,30 +233,42 @@ class Engine:
         text: str | None = None,
         bib: Sequence[str | Path] | None = None,
         bib_text: str | None = None,
+        file_rules: FileRules | None = None,
     ) -> BibIndex:
-        """The bibliography for a request: inline text, else named files, else discovered from the .tex file."""
+        """The bibliography for a request: inline text, else named files, else discovered from the .tex file.
+
+        ``file_rules`` (default: the config's) decide which files may be read, however they are named.
+        """
+        rules = file_rules or self.config.file_rules
         if bib_text is not None:
             index = parse_bib_text(bib_text, "<bib_text>")
             where = "the inline bibliography (bib_text)"
         elif bib:
-            index = load_bibliography(list(bib))
+            index = load_bibliography(list(bib), rules)
             where = ", ".join(str(b) for b in bib)
         elif path is not None:
-            found = discover_bibliographies(Path(path), text)
+            found = discover_bibliographies(Path(path), text, rules=rules)
             if not found.usable:
-                named = f" (named but not found: {', '.join(found.missing)})" if found.missing else ""
+                # A name the rules refuse and a missing one get the same words: no existence oracle.
+                what = "named but not found" if not rules.suffix_only else "named but not found, or not a .bib file"
+                named = f" ({what}: {', '.join(found.missing)})" if found.missing else ""
                 raise _bib_error(
                     str(found.root), "bibliography_not_found",
                     f"no bibliography found from this document{named}; name one with --bib (or `bib` in the request)",
                 )
-            index = load_bibliography(found.usable)
+            index = load_bibliography(found.usable, rules)
             where = ", ".join(str(f) for f in found.usable)
         else:
             raise _bib_error("<request>", "bibliography_not_found", "no bibliography given: pass a .tex path, bib files or bib_text")
         if len(index) == 0:
-            raise _bib_error(where, "bibliography_empty", "the bibliography has no usable entries")
+            first = "; ".join(str(p) for p in index.problems[:3])
+            raise _bib_error(where, "bibliography_empty",
+                             "the bibliography has no usable entries" + (f" ({first})" if first else ""))
         for f in index.files:
+            self._bib_seen.pop(f, None)
             self._bib_seen[f] = len(index)
+        while len(self._bib_seen) > 256:  # /v1/info lists the recent ones; a long-running server must not grow
+            self._bib_seen.pop(next(iter(self._bib_seen)))
         return index
 
     # -- ranking ------------------------------------------------------------------------------------------------
@@ -233,12 +290,26 @@ class Engine:
         self, text: str, cursor: int, ranked: list[RankedEntry], index: BibIndex, k: int
     ) -> tuple[list[RankedEntry], list[str]]:
         """Run the LM stage (a no-op when it is off): generate citation text at the cursor, resolve it, and re-rank the resolved entries up."""
+        ranked, unresolved, _error = self.with_generation_or_error(text, cursor, ranked, index, k)
+        return ranked, unresolved
+
+    def with_generation_or_error(
+        self, text: str, cursor: int, ranked: list[RankedEntry], index: BibIndex, k: int
+    ) -> tuple[list[RankedEntry], list[str], str | None]:
+        """The LM stage, falling back to the ranker's own order when a model server fails (the third value says why)."""
         generator = self.generator
         if generator is None or not ranked:
-            return ranked, []
+            return ranked, [], None
         from startref.citations.lmstage import lm_rerank
+        from startref.citations.remote.errors import RemoteGeneratorError
 
-        return lm_rerank(generator, text, cursor, ranked, index, k=k, weight=self.lm_weight, mode=self.config.lm_mode)
+        try:
+            reranked, unresolved = lm_rerank(
+                generator, text, cursor, ranked, index, k=k, weight=self.lm_weight, mode=self.config.lm_mode
+            )
+        except RemoteGeneratorError as error:
+            return ranked, [], str(error)
+        return reranked, unresolved, None
 
     def suggest(
         self,
@@ -250,11 +321,24 @@ class Engine:
         bib_text: str | None = None,
         k: int = 5,
         command: str | None = None,
+        deadline: float | None = None,
+        file_rules: FileRules | None = None,
+        library: bool | None = None,
+        append_to: str | Path | None = None,
     ) -> Suggestion:
-        """Ranked candidates for the cursor, the edit that inserts the best one, and unresolved generations."""
-        at = self.rank_at(text, cursor, path=path, bib=bib, bib_text=bib_text, k=k)
+        """Ranked candidates for the cursor, the edit that inserts the best one, and unresolved generations.
+
+        ``deadline`` (a ``time.monotonic()`` value) is checked between stages: past it, ``DeadlineExceeded``.
+        ``library`` False leaves the configured library out; a library entry that is chosen comes with the
+        ``bib_edit`` that appends it to ``append_to`` (default: the document's first .bib).
+        """
+        at = self.rank_at(text, cursor, path=path, bib=bib, bib_text=bib_text, k=k, deadline=deadline,
+                          file_rules=file_rules, library=library)
         top = at.ranked[: max(1, min(k, 50))]
         candidates = [self.candidate(r, at) for r in top]
+        bib_edit = None
+        if at.library_used and any(not r.in_bib for r in top):
+            candidates, bib_edit = _with_bib_edits(candidates, top, at.index, append_to, bib_text)
         insert = None
         if candidates:
             start, end, new = insertion_for(at.context, candidates[0].key, command)
@@ -267,6 +351,9 @@ class Engine:
             bibliography=_summary(at.index),
             model=self.model_names(),
             timing_ms=at.timing_ms,
+            generator_error=at.generator_error,
+            warnings=list(at.warnings),
+            bib_edit=bib_edit,
         )
 
     def rank_at(
@@ -278,32 +365,50 @@ class Engine:
         bib: Sequence[str | Path] | None = None,
         bib_text: str | None = None,
         k: int = 5,
+        deadline: float | None = None,
+        file_rules: FileRules | None = None,
+        library: bool | None = None,
     ) -> CursorRanking:
         """Every entry ranked for the cursor, with the context that built the query (``suggest`` without the cut).
 
         Why public: the language server completes with *every* entry (best 200 of a big library) and needs the
-        cursor context for its edits; it must rank exactly as ``suggest`` does.
+        cursor context for its edits; it must rank exactly as ``suggest`` does. ``k``: how many rows the LM stage
+        and the library merge must get right (the rest keep the ranker's order).
         """
         t0 = time.perf_counter()
+        check_text(text, str(path) if path else "<text>")
         if not 0 <= cursor <= len(text):
             raise LatexInputError(f"cursor {cursor} outside the text (length {len(text)})", path=str(path) if path else None, code="cursor_out_of_range")
-        index = self.bibliography_for(path=path, text=text, bib=bib, bib_text=bib_text)
+        index = self.bibliography_for(path=path, text=text, bib=bib, bib_text=bib_text, file_rules=file_rules)
+        check_deadline(deadline, "after reading the bibliography")
         t_bib = time.perf_counter()
         syntax = syntax_with_user_wrappers(text)
         cites = find_cites(text, syntax)
         ctx = _complete_key_means_add(cursor_context(text, cursor, syntax, cites=cites), index)
         inside = ctx.inside_cite
         query = build_query(text, cursor, index, cites, skip=inside, exclude_keys=inside.keys if inside else ())
+        check_deadline(deadline, "after reading the document")
         ranked = self.rank(query, index)
         t_rank = time.perf_counter()
-        ranked, unresolved = self.with_generation(text, cursor, ranked, index, k)
+        if self.uses_generator:  # a finished ranking is returned whatever the time; only new work is refused
+            check_deadline(deadline, "before the LM stage")
+        ranked, unresolved, generator_error = self.with_generation_or_error(text, cursor, ranked, index, k)
         t_gen = time.perf_counter()
+        lib, lib_warning = self.library_or_warning(library)
+        if lib is not None:
+            from startref.citations.library.ranking import rank_with_library
+
+            ranked = rank_with_library(self, lib, text, cursor, cites, index, ranked, top=max(1, k),
+                                       skip=inside, exclude_keys=inside.keys if inside else ())
+        t_lib = time.perf_counter()
         timing = {
             "bibliography": round((t_bib - t0) * 1000, 1),
             "rank": round((t_rank - t_bib) * 1000, 1),
             "generate": round((t_gen - t_rank) * 1000, 1),
+            **({"library": round((t_lib - t_gen) * 1000, 1)} if lib is not None else {}),
         }
-        return CursorRanking(ctx, query, index, ranked, unresolved, t0, timing)
+        return CursorRanking(ctx, query, index, ranked, unresolved, t0, timing, generator_error=generator_error,
+                             library_used=lib is not None, warnings=[lib_warning] if lib_warning else [])
 
     def candidate(self, r: RankedEntry, at: CursorRanking) -> Candidate:
         """The user-facing ``Candidate`` of one ranked row (with its *why*), as ``suggest`` shows it."""
@@ -319,6 +424,8 @@ class Engine:
             score=round(r.prob, 4),
             why=explain(r.features, r.gates, self.ranker, e, query),
             generated=r.generated,
+            in_bib=r.in_bib,
+            source=r.source or e.file,
         )
 
     def annotate(
@@ -331,35 +438,111 @@ class Engine:
         keep_k: int = 0,
         command: str | None = None,
         progress: Callable[[int, int], None] | None = None,
+        deadline: float | None = None,
+        max_placeholders: int | None = None,
+        file_rules: FileRules | None = None,
+        concurrency: int = 1,
+        library: bool | None = None,
+        append_to: str | Path | None = None,
     ) -> AnnotateResult:
         """Fill every citation placeholder of ``text`` with its best entry (text outside the edits is untouched).
 
         Placeholders are filled independently, each seeing the document as written (earlier real cites are its
         history); with ``keep_k`` the runners-up go into a ``% startref:`` comment at the end of the line.
+        At most ``max_placeholders`` are filled, and none is ranked after ``deadline`` (``time.monotonic()``; the
+        first one always is, so every call makes progress): the rest stay as written and a warning says how many —
+        the edits made are valid, and a second call fills the rest (filled placeholders are no longer placeholders).
+        ``concurrency`` LM-stage calls run at once (a model server serves them in parallel; ranking stays serial);
+        past the deadline the LM stage is skipped and the ranker's order is used (a warning says for how many).
         """
+        check_text(text, str(path) if path else "<text>")
         holders = find_placeholders(text)
-        index = self.bibliography_for(path=path, text=text, bib=bib, bib_text=bib_text)
+        index = self.bibliography_for(path=path, text=text, bib=bib, bib_text=bib_text, file_rules=file_rules)
         if not holders:
             return AnnotateResult(text=text, edits=[], bibliography=_summary(index))
+        warnings: list[str] = []
+        if max_placeholders is not None and len(holders) > max_placeholders:
+            warnings.append(f"{len(holders)} placeholders; only the first {max_placeholders} are filled per "
+                            "request (send the new text again to fill the rest)")
+            holders = holders[:max_placeholders]
+        lib, lib_warning = self.library_or_warning(library)
+        if lib_warning:
+            warnings.append(lib_warning)
+        added: dict[str, Entry] = {}
         syntax = syntax_with_user_wrappers(text)
         cites = find_cites(text, syntax)
         dominant = command or dominant_command(cites, syntax)
-        edits: list[AnnotateEdit] = []
+        words = DocumentWords(text, cites)  # shared by every placeholder: linear, not placeholders x document
+        queries = []
+        rankings = []
         for n, holder in enumerate(holders):
-            query = build_query(text, holder.start, index, cites, after_start=holder.end)
-            ranked = self.rank(query, index)
-            ranked, _unresolved = self.with_generation(text, holder.start, ranked, index, max(keep_k, 5))
+            if queries and deadline is not None and time.monotonic() > deadline:  # at least one is always filled
+                warnings.append(f"time limit reached: {len(holders) - n} placeholders left as written "
+                                "(send the new text again to fill the rest)")
+                holders = holders[:n]
+                break
+            query = build_query(text, holder.start, index, cites, after_start=holder.end, words=words)
+            queries.append(query)
+            rankings.append(self.rank(query, index))
+        from startref.citations.lmbatch import map_in_order
+
+        late: list[int] = []
+
+        def stage(n: int) -> tuple[list[RankedEntry], list[str], str | None]:
+            if deadline is not None and time.monotonic() > deadline and self.uses_generator:
+                late.append(n)
+                return rankings[n], [], None
+            return self.with_generation_or_error(text, holders[n].start, rankings[n], index, max(keep_k, 5))
+
+        staged = map_in_order(stage, range(len(holders)), concurrency, progress)
+        if late:
+            warnings.append(f"time limit reached: the LM stage was skipped for {len(late)} placeholders "
+                            "(filled by the ranker alone)")
+        edits: list[AnnotateEdit] = []
+        errors: list[str] = []
+        for holder, query, (ranked, _unresolved, error) in zip(holders, queries, staged):
+            if error is not None and error not in errors:
+                errors.append(error)
+            if lib is not None:
+                from startref.citations.library.ranking import rank_with_library
+
+                ranked = rank_with_library(self, lib, text, holder.start, cites, index, ranked, top=max(keep_k, 5),
+                                           after_start=holder.end)
             if not ranked:
                 continue
             best = ranked[0].entry.key
+            if not ranked[0].in_bib:
+                added.setdefault(best, ranked[0].entry)
             new = holder.replacement(best, dominant)
             line, _col = line_col_from_offset(text, holder.start)
             shown = [self._candidate(r, query, index) for r in ranked[: max(keep_k, 1)]]
             edits.append(AnnotateEdit(holder.start, holder.end, line, text[holder.start : holder.end], new, shown))
-            if progress:
-                progress(n + 1, len(holders))
         new_text = _apply(text, edits, keep_k)
-        return AnnotateResult(text=new_text, edits=edits, bibliography=_summary(index))
+        bib_edit = None
+        if added:
+            from startref.citations.library.ranking import plan_bib_edit, target_for
+
+            edit = plan_bib_edit(target_for(index, append_to, bib_text), list(added.values()))
+            bib_edit = edit.to_dict() if edit is not None else None
+        return AnnotateResult(text=new_text, edits=edits, bibliography=_summary(index), warnings=warnings,
+                              generator_error="; ".join(errors) or None, bib_edit=bib_edit)
+
+
+def _with_bib_edits(candidates: list[Candidate], ranked: list[RankedEntry], index: BibIndex,
+                    append_to: str | Path | None, bib_text: str | None) -> tuple[list[Candidate], Any]:
+    """Give each library candidate the .bib edit that adds it (``bib_edit``); the first candidate's is the
+    suggestion's own ``bib_edit`` (it goes with ``insert``)."""
+    from startref.citations.library.ranking import plan_bib_edit, target_for
+
+    target = target_for(index, append_to, bib_text)
+    out: list[Candidate] = []
+    for c, r in zip(candidates, ranked):
+        if not r.in_bib:
+            edit = plan_bib_edit(target, [r.entry])
+            c = replace(c, bib_edit=edit.to_dict() if edit is not None else None)
+        out.append(c)
+    first = out[0].bib_edit if out else None
+    return out, first
 
 
 def _apply(text: str, edits: list[AnnotateEdit], keep_k: int) -> str:
@@ -374,9 +557,14 @@ def _apply(text: str, edits: list[AnnotateEdit], keep_k: int) -> str:
             comments.setdefault(eol, []).append(ranked)
     inserts: list[tuple[int, int, str]] = [(e.start, e.end, e.new) for e in edits]
     inserts += [(pos, pos, " % startref: " + "; ".join(texts)) for pos, texts in comments.items()]
-    for start, end, new in sorted(inserts, key=lambda t: (t[0], t[1]), reverse=True):
-        out = out[:start] + new + out[end:]
-    return out
+    parts: list[str] = []
+    pos = 0
+    for start, end, new in sorted(inserts, key=lambda t: (t[0], t[1])):  # one pass: linear in the text
+        parts.append(out[pos:start])
+        parts.append(new)
+        pos = end
+    parts.append(out[pos:])
+    return "".join(parts)
 
 
 def _complete_key_means_add(ctx: CursorContext, index: BibIndex) -> CursorContext:

@@ -3,7 +3,8 @@
     StartrefError                 base; the CLI prints ``str(err)`` and exits with ``err.exit_code``
     ├── BibliographyError         a .bib file cannot be used at all (missing, directory, binary junk)
     ├── ModelNotFoundError        a model path/name does not exist locally (we never download at run time)
-    └── ModelError                a model exists but cannot be loaded or run
+    ├── ModelError                a model exists but cannot be loaded or run
+    └── DeadlineExceeded          a request ran past its deadline (the server's per-request time limit)
 
 Problems *inside* a bibliography (one broken entry, a duplicate key) are not exceptions: they are reported as
 ``BibProblem`` values by the index, because one bad entry must never hide the good ones.
@@ -11,7 +12,7 @@ Problems *inside* a bibliography (one broken entry, a duplicate key) are not exc
 
 from __future__ import annotations
 
-__all__ = ["StartrefError", "BibliographyError", "ModelNotFoundError", "ModelError"]
+__all__ = ["StartrefError", "BibliographyError", "ModelNotFoundError", "ModelError", "DeadlineExceeded", "check_deadline"]
 
 
 class StartrefError(Exception):
@@ -52,3 +53,17 @@ class ModelError(StartrefError):
     """The model could not be loaded or failed while running."""
 
     code = "model_error"
+
+
+class DeadlineExceeded(StartrefError):
+    """The work ran past its deadline; raised between stages, so a request never holds a worker thread for long."""
+
+    code = "deadline_exceeded"
+
+
+def check_deadline(deadline: float | None, what: str) -> None:
+    """Raise ``DeadlineExceeded`` when ``deadline`` (a ``time.monotonic()`` value, or None for none) has passed."""
+    import time
+
+    if deadline is not None and time.monotonic() > deadline:
+        raise DeadlineExceeded(f"the request ran past its time limit ({what}); try a smaller document or retry")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 from collections import Counter
 from functools import lru_cache
 from collections.abc import Collection, Sequence
@@ -28,13 +27,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from startref.citations.bytecache import ByteLRU, env_megabytes
 from startref.citations.bibindex import BibIndex, Entry
 from startref.citations.bm25 import BM25
 from startref.citations.encoder import SentenceEncoder
 from startref.citations.text import STOPWORDS, fold, tokenize
 from startref.latex.sections import Outline
 
-__all__ = ["FEATURE_NAMES", "PriorCite", "Query", "IndexFeatures", "index_features", "compute_features"]
+__all__ = ["FEATURE_NAMES", "PriorCite", "Query", "IndexFeatures", "index_features", "compute_features", "encoder_texts"]
 
 FEATURE_NAMES: tuple[str, ...] = (
     "enc_sim",  # cosine(context, entry title)
@@ -193,15 +193,17 @@ def _bm25_text(entry: Entry) -> str:
     )
 
 
-_INDEX_CACHE: dict[tuple[str, str], IndexFeatures] = {}
-_INDEX_LOCK = threading.Lock()
+#: Per-bibliography ranking data, bounded by bytes (STARTREF_INDEX_CACHE_MB, default 64): the embeddings plus
+#: 3 KB per entry for BM25 postings and the token sets (tracemalloc on real bibliographies: 2-3 KB). A miss is
+#: cheap: entry vectors come from the encoder's per-entry cache, the rest takes milliseconds.
+_INDEX_CACHE: ByteLRU[tuple[str, str], IndexFeatures] = ByteLRU(
+    env_megabytes("STARTREF_INDEX_CACHE_MB", 64), lambda f: int(f.emb.nbytes) + 3000 * len(f.keys))
 
 
 def index_features(index: BibIndex, encoder: SentenceEncoder) -> IndexFeatures:
     """The cached per-bibliography data for ``index`` (entry embeddings come from the encoder's disk cache)."""
     cache_key = (index.fingerprint, str(encoder.path))
-    with _INDEX_LOCK:
-        hit = _INDEX_CACHE.get(cache_key)
+    hit = _INDEX_CACHE.get(cache_key)
     if hit is not None:
         return hit
     entries = list(index.entries)
@@ -222,11 +224,7 @@ def index_features(index: BibIndex, encoder: SentenceEncoder) -> IndexFeatures:
         year_recent=np.array([(int(y) - 1950) / 100.0 if y else 0.0 for y in years], dtype=np.float32),
         is_misc=np.array([1.0 if e.entry_type.lower() in _MISC_TYPES or not e.venue.strip() else 0.0 for e in entries], np.float32),
     )
-    with _INDEX_LOCK:
-        _INDEX_CACHE[cache_key] = feats
-        while len(_INDEX_CACHE) > 32:
-            _INDEX_CACHE.pop(next(iter(_INDEX_CACHE)))
-    return feats
+    return _INDEX_CACHE.put(cache_key, feats)
 
 
 def _zscore(x: np.ndarray) -> np.ndarray:
@@ -346,7 +344,7 @@ def _cited_windows(query: Query, fx: IndexFeatures) -> list[_CitedWindow]:
     return out
 
 
-@lru_cache(maxsize=20000)
+@lru_cache(maxsize=4096)  # a window is a few hundred characters: a few MB at most
 def _window_words(window: str) -> frozenset[str]:
     return frozenset(tokenize(window))
 
@@ -479,6 +477,18 @@ _SECTION_COLUMNS = ("cited_in_section", "cited_in_subsection", "cited_in_paragra
                     *(name for name, _ in _SECTION_KINDS), "bm25_heading")
 
 
+def encoder_texts(query: Query, sentence: str | None = None) -> dict[str, str]:
+    """The texts ``compute_features`` embeds for ``query`` (context, sentence, near words). Public so a caller with
+    many queries (``startref check``) can embed them all in batches first; ``encode`` then finds them cached."""
+    if sentence is None:
+        sentence = _sentence(query)
+    return {
+        "context": query.context_text or " ",
+        "sentence": sentence.strip() or " ",
+        "near": " ".join(query.before[-160:].split()[-25:]) or " ",
+    }
+
+
 def compute_features(
     query: Query, fx: IndexFeatures, encoder: SentenceEncoder, only: Collection[str] | None = None
 ) -> np.ndarray:
@@ -502,14 +512,10 @@ def compute_features(
     columns: dict[str, np.ndarray] = {}
     sentence = _sentence(query) if want("enc_sentence", "bm25_sentence") else ""
     near_words, near_raw = _near_words(query)
-    encoder_texts = {
-        "context": query.context_text or " ",
-        "sentence": sentence.strip() or " ",
-        "near": " ".join(query.before[-160:].split()[-25:]) or " ",
-    }
+    texts = encoder_texts(query, sentence)
     needed = [name for name, cols in _ENCODER_TEXTS.items() if want(*cols)]
     if needed:
-        vectors = dict(zip(needed, encoder.encode([encoder_texts[name] for name in needed])))
+        vectors = dict(zip(needed, encoder.encode([texts[name] for name in needed])))
         if "context" in vectors:
             enc = fx.emb @ vectors["context"]
             ranks = np.empty(n, np.float32)

@@ -18,29 +18,63 @@ from startref.latex.cites import CiteCommand
 from startref.latex.quicktext import quick_text
 from startref.latex.sections import outline_at
 
-__all__ = ["build_query", "BEFORE_RAW_CHARS", "AFTER_RAW_CHARS"]
+__all__ = ["build_query", "DocumentWords", "BEFORE_RAW_CHARS", "AFTER_RAW_CHARS"]
 
 BEFORE_RAW_CHARS = 2500
 AFTER_RAW_CHARS = 800
 _UNESCAPED_PERCENT = re.compile(r"(?<!\\)%")
+_NEWLINE = re.compile("\n")
 _HIST_BEFORE = 300
 _HIST_AFTER = 120
 
 
-class _Words:
+class DocumentWords:
     """Plain words of slices of ``text`` with every cite command cut out (found by the real cite parser, so user
-    wrappers such as ``\\mycite{key}`` vanish too and no key ever leaks into a feature)."""
+    wrappers such as ``\\mycite{key}`` vanish too and no key ever leaks into a feature).
+
+    Why the two position lists: ``between`` must know whether a slice starts inside a ``%`` comment, i.e. whether
+    an unescaped ``%`` stands between the start of its line and the slice. Scanning the line each time was
+    quadratic on a document written as one long line (a 5 MB line: 96 s); the newlines and unescaped ``%`` are
+    found once, lazily, and each question is two binary searches. One object can serve every cursor of a document
+    (``annotate`` fills many placeholders): it also remembers the words around each earlier citation.
+    """
 
     def __init__(self, text: str, cites: Sequence[CiteCommand]) -> None:
         self.text = text
         self.cites = cites
         self.starts = [c.start for c in cites]
+        self._percents: list[int] | None = None
+        self._newlines: list[int] | None = None
+        self._windows: dict[tuple[int, int], str] = {}
+
+    def window(self, cite: CiteCommand, cursor: int) -> str:
+        """The words around an earlier cite: a few hundred characters before it, a little after, never past the
+        cursor (what follows the cursor belongs to the current query, not to the history)."""
+        hi = min(cite.end + _HIST_AFTER, cursor)
+        key = (cite.start, hi)
+        found = self._windows.get(key)
+        if found is None:
+            found = f"{self.between(cite.start - _HIST_BEFORE, cite.start)} {self.between(cite.end, hi)}".strip()
+            self._windows[key] = found
+        return found
+
+    def _in_comment(self, lo: int) -> bool:
+        """Whether an unescaped ``%`` stands on ``lo``'s line before ``lo``."""
+        if self._percents is None:
+            self._percents = [m.start() for m in _UNESCAPED_PERCENT.finditer(self.text)]
+            self._newlines = [m.start() for m in _NEWLINE.finditer(self.text)] if self._percents else []
+        if not self._percents:
+            return False
+        assert self._newlines is not None
+        i = bisect.bisect_left(self._newlines, lo)  # newlines before lo
+        line_start = self._newlines[i - 1] + 1 if i else 0
+        j = bisect.bisect_left(self._percents, line_start)
+        return j < len(self._percents) and self._percents[j] < lo
 
     def between(self, lo: int, hi: int) -> str:
         lo, hi = max(0, lo), max(lo, hi)
         # A slice that starts inside a comment would show quick_text no "%" to strip: skip to the line's end.
-        line_start = self.text.rfind("\n", 0, lo) + 1
-        if _UNESCAPED_PERCENT.search(self.text, line_start, lo):
+        if self._in_comment(lo):
             eol = self.text.find("\n", lo, hi)
             lo = hi if eol < 0 else eol
         parts: list[str] = []
@@ -67,16 +101,19 @@ def build_query(
     skip: CiteCommand | None = None,
     exclude_keys: Sequence[str] = (),
     after_start: int | None = None,
+    words: DocumentWords | None = None,
 ) -> Query:
     """The ranking query at ``cursor``; ``cites`` are all cite commands of ``text`` (computed once by the caller).
 
     ``skip`` is a cite command to ignore (the placeholder being filled, or the cite the cursor is inside);
     ``exclude_keys`` are entries not to propose (keys already inside that cite); ``after_start`` is where the text
     after the cursor begins when something is cut out there (the masked cite in ``eval``), so no copy of a whole
-    book is made per case.
+    book is made per case. ``words`` is a ``DocumentWords`` of the same ``text`` and ``cites`` shared by many
+    cursors of one document (each call then costs what is new, not a pass over the whole document).
     """
     start_after = cursor if after_start is None else after_start
-    words = _Words(text, cites)
+    if words is None or words.text is not text or words.cites is not cites:
+        words = DocumentWords(text, cites)
     before = words.between(cursor - BEFORE_RAW_CHARS, cursor)
     after = words.between(start_after, start_after + AFTER_RAW_CHARS)
     history: list[PriorCite] = []
@@ -91,10 +128,7 @@ def build_query(
             if entry is not None and entry.key not in keys:
                 keys.append(entry.key)
         if keys:
-            # The words around an earlier cite: a few hundred characters before it, a little after, never past
-            # the cursor (what follows the cursor belongs to the current query, not to the history).
-            window = f"{words.between(cite.start - _HIST_BEFORE, cite.start)} {words.between(cite.end, min(cite.end + _HIST_AFTER, cursor))}"
-            history.append(PriorCite(tuple(keys), cite.start, window.strip()))
+            history.append(PriorCite(tuple(keys), cite.start, words.window(cite, cursor)))
     excluded = frozenset(e.key for k in exclude_keys if (e := index.get(k)) is not None)
     return Query(
         before=before,

@@ -24,6 +24,12 @@ class Candidate:
     score: float
     why: str = ""
     generated: str | None = None
+    #: False for an entry of the user's library that the paper's .bib lacks: choosing it also applies ``bib_edit``
+    #: (``{file, start, end, line, character, text, key}``), which appends the entry to the paper's .bib.
+    in_bib: bool = True
+    #: Where the entry comes from: the .bib file, or ``bib:PATH`` / ``zotero:PATH`` for a library source.
+    source: str = ""
+    bib_edit: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -64,16 +70,23 @@ class Suggestion:
     model: dict[str, str | None]
     timing_ms: dict[str, float]
     warnings: list[str] = field(default_factory=list)
+    #: Why the LM stage was skipped (model server down, slow, or refusing); the ranking is then the ranker's alone.
+    generator_error: str | None = None
+    #: The second edit that goes with ``insert`` when the best candidate comes from the library: it appends the
+    #: entry to the paper's .bib (editors apply both as one undoable change). ``None`` otherwise.
+    bib_edit: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "candidates": [c.to_dict() for c in self.candidates],
             "insert": self.insert.to_dict() if self.insert else None,
+            "bib_edit": self.bib_edit,
             "unresolved": list(self.unresolved),
             "bibliography": self.bibliography.to_dict(),
             "model": dict(self.model),
             "timing_ms": dict(self.timing_ms),
             "warnings": list(self.warnings),
+            "generator_error": self.generator_error,
         }
 
 
@@ -107,11 +120,16 @@ class AnnotateResult:
     edits: list[AnnotateEdit]
     bibliography: BibliographySummary
     warnings: list[str] = field(default_factory=list)
+    generator_error: str | None = None
+    #: Appends the library entries the edits cite to the paper's .bib (``None`` when every key was there).
+    bib_edit: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "text": self.text,
             "edits": [e.to_dict() for e in self.edits],
+            "bib_edit": self.bib_edit,
             "bibliography": self.bibliography.to_dict(),
             "warnings": list(self.warnings),
+            "generator_error": self.generator_error,
         }

@@ -10,6 +10,7 @@ from .context import CursorContext, cursor_context, dominant_command, insertion_
 from .discovery import (
     BibliographyDiscovery,
     FlatDocument,
+    FlatPiece,
     bibinputs_dirs,
     discover_bibliographies,
     find_root,
@@ -21,7 +22,7 @@ from .plaintext import MATH_PLACEHOLDER, galactica_ref, to_plain_text
 from .position import line_col_from_offset, line_of_offset, lsp_from_offset, offset_from_line_col, offset_from_lsp
 from .quicktext import quick_text
 from .sections import Heading, Outline, headings, outline_at
-from .source import SourceText, decode_tex_bytes, read_tex
+from .source import SourceText, check_text, decode_tex_bytes, read_tex, tex_error_code
 
 __all__ = [
     # errors
@@ -30,6 +31,8 @@ __all__ = [
     "SourceText",
     "read_tex",
     "decode_tex_bytes",
+    "check_text",
+    "tex_error_code",
     # position
     "offset_from_line_col",
     "offset_from_lsp",
@@ -69,6 +72,7 @@ __all__ = [
     # discovery
     "BibliographyDiscovery",
     "FlatDocument",
+    "FlatPiece",
     "find_root",
     "discover_bibliographies",
     "flatten_document",

@@ -9,10 +9,13 @@ a path. ``flatten_document`` gives the eval and training one text per paper.
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from startref.filerules import ANY_FILE, BIB, TEX, FileRules
 
 from .cites import comment_spans, ignored_spans, in_spans
 from .errors import LatexInputError
@@ -21,6 +24,7 @@ from .source import read_tex
 __all__ = [
     "BibliographyDiscovery",
     "FlatDocument",
+    "FlatPiece",
     "find_root",
     "discover_bibliographies",
     "flatten_document",
@@ -62,14 +66,39 @@ class BibliographyDiscovery:
         return self.files if self.files else self.guessed
 
 
+@dataclass(frozen=True)
+class FlatPiece:
+    """``FlatDocument.text[start:end]`` is ``sources[file][file_start:file_start + end - start]``."""
+
+    start: int
+    end: int
+    file: Path
+    file_start: int
+
+
 @dataclass
 class FlatDocument:
-    """The root file with its inputs expanded inline; ``missing`` lists inputs left as written (not found)."""
+    """The root file with its inputs expanded inline; ``missing`` lists inputs left as written (not found).
+
+    ``pieces`` (in text order) and ``sources`` (each file's text) map an offset of ``text`` back to its file, so a
+    finding in the flat text can be reported at ``chapter.tex:LINE:COL`` (``locate``).
+    """
 
     text: str
     files: list[Path] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    pieces: list[FlatPiece] = field(default_factory=list)
+    sources: dict[Path, str] = field(default_factory=dict)
+
+    def locate(self, offset: int) -> tuple[Path, int]:
+        """(file, offset in that file's text) of an offset of ``text`` (the end of the text maps to its last file)."""
+        starts = [p.start for p in self.pieces]
+        k = max(0, bisect.bisect_right(starts, offset) - 1)
+        if not self.pieces:
+            return (self.files[0] if self.files else Path()), offset
+        piece = self.pieces[k]
+        return piece.file, piece.file_start + min(offset, piece.end) - piece.start
 
 
 def _abs(path: Path) -> Path:
@@ -83,21 +112,22 @@ def _same(a: Path, b: Path) -> bool:
         return _abs(a) == _abs(b)
 
 
-def find_root(path: Path, text: str | None = None) -> Path:
+def find_root(path: Path, text: str | None = None, rules: FileRules = ANY_FILE) -> Path:
     """The root file of ``path``: the target of ``% !TEX root = ...`` in its first lines, else ``path`` itself.
 
     Chains of magic comments are followed (cycles stop). ``text`` is the unsaved buffer of ``path``. A magic
-    comment naming a file that does not exist raises LatexInputError naming the file and line.
+    comment naming a file that does not exist (or that ``rules`` do not allow: the same answer, so the rules
+    are no existence oracle) raises LatexInputError naming the file and line.
     """
     current = _abs(Path(path))
     seen = {current}
     buffer = text
     for _ in range(10):
         if buffer is None:
-            if not current.is_file():
+            if not rules.is_candidate(current, TEX):
                 return current
             try:
-                buffer = read_tex(current).text
+                buffer = read_tex(current, rules).text
             except LatexInputError:
                 return current
         target = None
@@ -108,10 +138,11 @@ def find_root(path: Path, text: str | None = None) -> Path:
                 candidates = [current.parent / name]
                 if not name.lower().endswith(".tex"):
                     candidates.append(current.parent / (name + ".tex"))
-                target = next((c for c in candidates if c.is_file()), None)
+                target = next((c for c in candidates if rules.is_candidate(c, TEX)), None)
                 if target is None:
+                    allowed = "" if not rules.suffix_only else " (or is not a .tex file)"
                     raise LatexInputError(
-                        f"'% !TEX root' names {name!r}, which does not exist", path=str(current), line=lineno,
+                        f"'% !TEX root' names {name!r}, which does not exist{allowed}", path=str(current), line=lineno,
                         code=LatexInputError.FILE_UNREADABLE,
                     )
                 target = _abs(target)
@@ -138,14 +169,14 @@ def bibinputs_dirs(bibinputs: str | None) -> list[tuple[Path, bool]]:
     return out
 
 
-def _find_in_tree(folder: Path, name: str) -> Path | None:
+def _find_in_tree(folder: Path, name: str, rules: FileRules = ANY_FILE) -> Path | None:
     """``name`` in ``folder`` or below (kpathsea's ``dir//``), bounded so a huge tree cannot hang us."""
     for count, (dirpath, dirnames, filenames) in enumerate(os.walk(folder)):
         if count > _MAX_WALK_DIRS:
             return None
         dirnames.sort()
         candidate = Path(dirpath) / name
-        if candidate.is_file():
+        if rules.is_candidate(candidate, BIB):
             return candidate
     return None
 
@@ -241,7 +272,9 @@ def _commands(text: str) -> list[_Command]:
 class _Walker:
     """Resolves names the way LaTeX and BibTeX/biber would, relative to the root and the including file."""
 
-    def __init__(self, root: Path, override: tuple[Path, str] | None, bibinputs: str | None) -> None:
+    def __init__(self, root: Path, override: tuple[Path, str] | None, bibinputs: str | None,
+                 rules: FileRules = ANY_FILE) -> None:
+        self.rules = rules
         self.root = root
         self.root_dir = root.parent
         self.override = override
@@ -250,7 +283,7 @@ class _Walker:
     def read(self, path: Path) -> str:
         if self.override is not None and _same(path, self.override[0]):
             return self.override[1]
-        return read_tex(path).text
+        return read_tex(path, self.rules).text
 
     def resolve_input(self, cmd: _Command, current_dir: Path) -> tuple[Path | None, Path]:
         """(file or None, the folder nested inputs of an ``\\import`` are relative to)."""
@@ -268,7 +301,7 @@ class _Walker:
         for folder in dirs:
             for candidate_name in names:
                 candidate = folder / candidate_name
-                if candidate.is_file():
+                if self.rules.is_candidate(candidate, TEX):
                     return _abs(candidate), _abs(folder if len(dirs) == 1 else candidate.parent)
         return None, current_dir
 
@@ -281,15 +314,15 @@ class _Walker:
         for folder in (self.root_dir, current_dir):
             for n in names:
                 candidate = folder / n
-                if candidate.is_file():
+                if self.rules.is_candidate(candidate, BIB):
                     return _abs(candidate)
         for folder, recursive in self.bib_dirs:
             for n in names:
                 candidate = folder / n
-                if candidate.is_file():
+                if self.rules.is_candidate(candidate, BIB):
                     return _abs(candidate)
                 if recursive:
-                    found = _find_in_tree(folder, n)
+                    found = _find_in_tree(folder, n, self.rules)
                     if found is not None:
                         return _abs(found)
         return None
@@ -305,19 +338,21 @@ def _bib_names(cmd: _Command) -> tuple[list[str], bool]:
 
 
 def discover_bibliographies(
-    path: Path, text: str | None = None, bibinputs: str | None = None
+    path: Path, text: str | None = None, bibinputs: str | None = None, rules: FileRules = ANY_FILE
 ) -> BibliographyDiscovery:
     """Find the .bib files of the document that ``path`` belongs to.
 
     ``text`` is the unsaved buffer of ``path``; ``bibinputs`` defaults to the ``BIBINPUTS`` environment variable
     (``os.pathsep`` separated; a trailing ``//`` searches subfolders; empty elements are TeX's defaults, skipped).
+    ``rules`` decide which files may be read (the server: ``.tex``/``.bib`` only, bounded size); a name the rules
+    refuse is reported in ``missing`` exactly like a name that does not exist, without asking the disk.
     Raises LatexInputError only when the root file itself cannot be read.
     """
     path = _abs(Path(path))
-    root = find_root(path, text)
+    root = find_root(path, text, rules)
     if bibinputs is None:
         bibinputs = os.environ.get("BIBINPUTS")
-    walker = _Walker(root, (path, text) if text is not None else None, bibinputs)
+    walker = _Walker(root, (path, text) if text is not None else None, bibinputs, rules)
     result = BibliographyDiscovery(root=root)
     seen_bibs: set[Path] = set()
     visited: set[Path] = set()
@@ -355,15 +390,15 @@ def discover_bibliographies(
             elif target not in visited:
                 visit(target, base)
 
-    if text is None and not root.is_file():
-        raise LatexInputError("file not found", path=str(root), code=LatexInputError.FILE_UNREADABLE)
+    if text is None and not rules.is_candidate(root, TEX):
+        read_tex(root, rules)  # raises the precise reason (not found, forbidden, a FIFO, ...)
     visit(root, root.parent)
     if not named_any:
         same_stem = root.with_suffix(".bib")
-        if same_stem.is_file():
+        if rules.is_candidate(same_stem, BIB):
             result.guessed.append(_abs(same_stem))
         else:
-            bibs = sorted(root.parent.glob("*.bib"))
+            bibs = sorted(b for b in root.parent.glob("*.bib") if rules.is_candidate(b, BIB))
             if len(bibs) == 1:
                 result.guessed.append(_abs(bibs[0]))
     return result
@@ -371,6 +406,12 @@ def discover_bibliographies(
 
 _BEGIN_DOC = re.compile(r"\\begin\s*\{document\}")
 _END_DOC = re.compile(r"\\end\s*\{document\}")
+
+
+def _subfile_start(text: str) -> int:
+    """Where ``_subfile_body`` starts in ``text``."""
+    begin = _BEGIN_DOC.search(text)
+    return begin.end() if begin else 0
 
 
 def _subfile_body(text: str) -> str:
@@ -382,58 +423,84 @@ def _subfile_body(text: str) -> str:
     return text[begin.end() : end.start() if end else len(text)]
 
 
-def flatten_document(root: Path, max_bytes: int = 20_000_000, text: str | None = None) -> FlatDocument:
+def flatten_document(
+    root: Path, max_bytes: int = 20_000_000, text: str | None = None, override: tuple[Path, str] | None = None,
+    rules: FileRules = ANY_FILE,
+) -> FlatDocument:
     """``root`` with ``\\input``/``\\include``/``\\subfile``/``\\import``/``\\subimport`` expanded inline.
 
     Inputs that cannot be found (or read) stay as written and are listed in ``missing``; an input that would
-    include itself is left as written. Bibliography commands are kept. ``text`` is an unsaved buffer for ``root``.
+    include itself is left as written. Bibliography commands are kept. ``text`` is an unsaved buffer for ``root``,
+    ``override`` one for another file of the document (an editor's buffer of a chapter).
     Raises LatexInputError when the expansion grows past ``max_bytes`` characters (a runaway input loop).
+    ``rules`` decide which inputs may be read, as for ``discover_bibliographies`` (an input they refuse stays as
+    written, like a missing one: no existence oracle).
     """
     root = _abs(Path(root))
-    walker = _Walker(root, (root, text) if text is not None else None, None)
+    if override is not None:
+        override = (_abs(Path(override[0])), override[1])
+    walker = _Walker(root, (root, text) if text is not None else override, None, rules)
     doc = FlatDocument(text="")
+    out: list[str] = []
+    out_len = 0
     total = 0
 
-    def expand(file: Path, current_dir: Path, source: str, stack: tuple[Path, ...]) -> str:
+    def emit(file: Path, source: str, base: int, lo: int, hi: int) -> None:
+        nonlocal out_len
+        if hi > lo:
+            out.append(source[lo:hi])
+            doc.pieces.append(FlatPiece(out_len, out_len + hi - lo, file, base + lo))
+            out_len += hi - lo
+
+    def expand(file: Path, current_dir: Path, source: str, base: int, stack: tuple[Path, ...]) -> None:
+        """Append ``source`` (the text of ``file`` from offset ``base`` on) to ``out``, inputs expanded."""
         nonlocal total
         if file not in doc.files:
             doc.files.append(file)
         ignored = ignored_spans(source)
         starts = [s for s, _ in ignored]
-        parts: list[str] = []
         pos = 0
         for cmd in _commands(source):
             if cmd.cmd in _BIB_COMMANDS or in_spans(ignored, cmd.start, starts):
                 continue
-            target, base = walker.resolve_input(cmd, current_dir if cmd.cmd.startswith("sub") else file.parent)
+            target, folder = walker.resolve_input(cmd, current_dir if cmd.cmd.startswith("sub") else file.parent)
             if target is None or target in stack:
                 if target is None:
                     doc.missing.append(cmd.args[-1] if len(cmd.args) == 1 else "/".join(cmd.args))
                 continue
-            try:
-                sub = read_tex(target)
-            except LatexInputError as err:
-                doc.missing.append(cmd.args[-1])
-                doc.warnings.append(str(err))
-                continue
-            doc.warnings.extend(sub.warnings)
-            body = _subfile_body(sub.text) if cmd.cmd == "subfile" else sub.text
+            if override is not None and _same(target, override[0]):
+                sub_text = override[1]
+            else:
+                try:
+                    sub = read_tex(target)
+                except LatexInputError as err:
+                    doc.missing.append(cmd.args[-1])
+                    doc.warnings.append(str(err))
+                    continue
+                doc.warnings.extend(sub.warnings)
+                sub_text = sub.text
+            doc.sources.setdefault(target, sub_text)
+            body, body_start = (_subfile_body(sub_text), _subfile_start(sub_text)) if cmd.cmd == "subfile" else (sub_text, 0)
             total += len(body)
             if total > max_bytes:
                 raise LatexInputError(
                     f"flattened document grows past {max_bytes} characters (an input loop?)", path=str(root),
                     code=LatexInputError.FILE_UNREADABLE,
                 )
-            parts.append(source[pos : cmd.start])
-            parts.append(expand(target, base, body, stack + (target,)))
+            emit(file, source, base, pos, cmd.start)
+            expand(target, folder, body, body_start, stack + (target,))
             pos = cmd.end
-        parts.append(source[pos:])
-        return "".join(parts)
+        emit(file, source, base, pos, len(source))
 
     if text is None:
-        source = read_tex(root)
-        doc.warnings.extend(source.warnings)
-        text = source.text
+        if override is not None and _same(root, override[0]):
+            text = override[1]
+        else:
+            source = read_tex(root)
+            doc.warnings.extend(source.warnings)
+            text = source.text
     total = len(text)
-    doc.text = expand(root, root.parent, text, (root,))
+    doc.sources[root] = text
+    expand(root, root.parent, text, 0, (root,))
+    doc.text = "".join(out)
     return doc

@@ -52,7 +52,7 @@ class Outline:
     paragraph_start: int = 0
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=2)  # keyed by whole documents (up to the 8 MB body limit each): keep few
 def headings(text: str) -> tuple[Heading, ...]:
     """Every heading of ``text`` outside comments and verbatim, in order (cached: every cursor of a document asks)."""
     spans = ignored_spans(text)

@@ -9,12 +9,15 @@ Line endings are kept exactly as they are, so offsets match the editor's buffer.
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from startref.filerules import ANY_FILE, TEX, FileRuleError, FileRules
+
 from .errors import LatexInputError
 
-__all__ = ["SourceText", "read_tex", "decode_tex_bytes"]
+__all__ = ["SourceText", "read_tex", "decode_tex_bytes", "check_text", "tex_error_code"]
 
 # Share of control characters (other than tab, newline, carriage return, form feed, escape) above which a
 # file is taken for binary junk; real LaTeX has essentially none.
@@ -22,6 +25,7 @@ _MAX_CONTROL_SHARE = 0.05
 _CONTROL_BYTES = bytes(b for b in range(0x20) if b not in b"\t\n\r\f\x1b")
 _UTF16_BOMS = ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 _PROBE_BYTES = 65536
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -80,16 +84,38 @@ def decode_tex_bytes(data: bytes, name: str) -> tuple[str, str, tuple[str, ...]]
         return data.decode("latin-1"), "latin-1", (warning,)
 
 
-def read_tex(path: str | Path) -> SourceText:
-    """Read a .tex (or .lagda, .ltx, ...) file from disk; raise LatexInputError naming it when it cannot be used."""
+def read_tex(path: str | Path, rules: FileRules = ANY_FILE) -> SourceText:
+    """Read a .tex (or .lagda, .ltx, ...) file from disk; raise LatexInputError naming it when it cannot be used.
+
+    ``rules`` decide which names may be read (the server allows only ``.tex``) and how large; only regular files
+    are opened, never a FIFO or a device (which could block or never end).
+    """
     p = Path(path)
-    if not p.exists():
-        raise LatexInputError("file not found", path=str(p), code=LatexInputError.FILE_UNREADABLE)
-    if p.is_dir():
-        raise LatexInputError("is a directory, not a LaTeX file", path=str(p), code=LatexInputError.FILE_UNREADABLE)
     try:
-        data = p.read_bytes()
-    except OSError as err:
-        raise LatexInputError(f"cannot read file ({err.strerror or err})", path=str(p), code=LatexInputError.FILE_UNREADABLE) from err
+        data = rules.read(p, TEX)
+    except FileRuleError as err:
+        raise LatexInputError(err.message, path=str(p), code=tex_error_code(err)) from None
     text, encoding, warnings = decode_tex_bytes(data, str(p))
     return SourceText(path=p, text=text, encoding=encoding, warnings=warnings)
+
+
+def tex_error_code(err: FileRuleError) -> str:
+    """The error code of a .tex file the rules refused: ``forbidden_path``, ``file_too_large`` or ``file_unreadable``."""
+    return {"forbidden": "forbidden_path", "too_large": "file_too_large"}.get(err.reason, LatexInputError.FILE_UNREADABLE)
+
+
+def check_text(text: str, name: str) -> None:
+    """Refuse a buffer sent as text that holds a NUL (binary junk), as ``read_tex`` refuses such a file, or a lone
+    surrogate (which no encoder or tokenizer can take).
+
+    Why: the CLI reads bytes and refuses binary data; the server receives ``text`` already decoded, and the two
+    ways in must answer the same (``binary_input`` with the line).
+    """
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise LatexInputError("binary data (NUL character), not LaTeX text", path=name,
+                              line=text.count("\n", 0, nul) + 1, code=LatexInputError.BINARY_INPUT)
+    bad = _LONE_SURROGATE.search(text)
+    if bad:  # a front end that passes decoded JSON on (the HTTP server refuses it earlier with 422)
+        raise LatexInputError("a lone UTF-16 surrogate is not a character; send valid Unicode", path=name,
+                              line=text.count("\n", 0, bad.start()) + 1, code="invalid_request")

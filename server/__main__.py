@@ -10,7 +10,7 @@ import argparse
 import os
 from collections.abc import Sequence
 
-from startref.server.settings import TOKEN_ENV, ServerSettings, default_threads
+from startref.server.settings import TOKEN_ENV, ServerSettings, default_threads, extension_origin
 
 __all__ = ["add_serve_arguments", "settings_from_args", "main"]
 
@@ -27,14 +27,26 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--model-dir", default=None, metavar="DIR", help="trained ranker (startref train -o DIR)")
     parser.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN", dest="allow_origin",
                         help="allow browser requests from ORIGIN (repeatable), e.g. https://www.overleaf.com")
+    parser.add_argument("--allow-extension", action="append", default=[], metavar="ID", dest="allow_extension",
+                        help="allow exactly the browser extension with this id (repeatable): the same as "
+                        "--allow-origin chrome-extension://ID, e.g. the Overleaf extension's id")
     parser.add_argument("--token", default=None,
                         help=f"require 'Authorization: Bearer TOKEN' (default: env {TOKEN_ENV}; none if unset)")
     parser.add_argument("--workers", type=int, default=1,
                         help="uvicorn processes, each with its own models (default 1)")
     parser.add_argument("--threads", type=int, default=default_threads(),
                         help=f"model calls run at once per process (default {default_threads()}: cores, max 4)")
+    parser.add_argument("--library", action="append", default=None, metavar="SOURCE",
+                        help="also rank your library: a .bib, a zotero.sqlite or 'zotero' (repeatable; default: "
+                             "library.sources from `startref config`)")
+    parser.add_argument("--no-library", action="store_true", help="do not use the configured library")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"),
                         help="log level (default info: one line per request)")
+    parser.add_argument("--lm-mode", choices=("score", "constrained", "free"), default="score",
+                        help="how the LM stage works (default score; see `startref suggest --help`)")
+    from startref.citations.remote.options import add_generator_arguments
+
+    add_generator_arguments(parser)
     return parser
 
 
@@ -45,7 +57,7 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         host=args.host,
         port=args.port,
         token=token,
-        allow_origins=tuple(args.allow_origin),
+        allow_origins=(*args.allow_origin, *(extension_origin(i) for i in getattr(args, "allow_extension", []))),
         model=args.model,
         device=args.device,
         no_generator=args.no_generator,
@@ -54,7 +66,27 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         workers=args.workers,
         threads=getattr(args, "threads", default_threads()),
         log_level=args.log_level,
+        lm_mode=getattr(args, "lm_mode", "score"),
+        generator_url=getattr(args, "generator_url", None),
+        generator_api=getattr(args, "generator_api", "openai"),
+        generator_model=getattr(args, "generator_model", None),
+        generator_timeout_s=getattr(args, "generator_timeout", 10.0),
+        library=_library(args),
     )
+
+
+def _library(args: argparse.Namespace) -> tuple[str, ...]:
+    """``--library`` values, else the configuration's sources (none with ``--no-library``)."""
+    if getattr(args, "no_library", False):
+        return ()
+    if getattr(args, "library", None):
+        return tuple(args.library)
+    from startref.citations.library.config import ConfigError, library_sources
+
+    try:
+        return library_sources()
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

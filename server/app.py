@@ -28,6 +28,8 @@ from startref.server.errors import ApiError, api_error_from_exception, error_res
 from startref.server.schemas import (
     AnnotateRequest,
     AnnotateResponse,
+    CheckRequest,
+    CheckResponse,
     ErrorResponse,
     HealthResponse,
     SuggestRequest,
@@ -214,6 +216,8 @@ def create_app(settings: ServerSettings, engine: Any | None = None) -> FastAPI:
             "allow_origins": list(settings.allow_origins),
             "max_body_bytes": settings.max_body_bytes,
             "max_bib_bytes": settings.max_bib_bytes,
+            "max_placeholders": settings.max_placeholders,
+            "request_deadline_s": settings.request_deadline_s,
             "ready_after_s": runtime.ready_after_s,
         }
         return data
@@ -222,10 +226,14 @@ def create_app(settings: ServerSettings, engine: Any | None = None) -> FastAPI:
     async def suggest(body: SuggestRequest, request: Request) -> Any:
         """Ranked bibliography entries for the cursor, and the edit that inserts the best one."""
         eng = await runtime.engine_ready()
-        tex_path = check_tex_path(body.path)
-        bibs = check_bib_paths(body.bib, settings.max_bib_bytes)
+        tex_path = check_tex_path(body.path, settings.file_rules)
+        bibs = check_bib_paths(body.bib, settings.file_rules)
+        append_to = (check_bib_paths([body.append_to], settings.file_rules) or [None])[0] if body.append_to else None
 
         def work() -> Any:
+            # The clock starts when a worker thread takes the request: the deadline bounds how long one request
+            # holds a worker, not how long it queued behind others.
+            deadline = time.monotonic() + settings.request_deadline_s
             cursor = body.cursor
             if body.position is not None:
                 from startref.latex.errors import LatexInputError
@@ -238,7 +246,8 @@ def create_app(settings: ServerSettings, engine: Any | None = None) -> FastAPI:
             assert cursor is not None  # the schema guarantees cursor or position
             before = _parses()
             out = eng.suggest(body.text, cursor, path=tex_path, bib=bibs, bib_text=body.bib_text, k=body.k,
-                              command=body.command)
+                              command=body.command, deadline=deadline, file_rules=settings.file_rules,
+                              library=body.library, append_to=append_to)
             return out, before, _parses()
 
         result, before, after = await runtime.run_model(work)
@@ -249,21 +258,46 @@ def create_app(settings: ServerSettings, engine: Any | None = None) -> FastAPI:
     async def annotate(body: AnnotateRequest, request: Request) -> Any:
         """Fill every citation placeholder in ``text``; returns the edits and the new text."""
         eng = await runtime.engine_ready()
-        tex_path = check_tex_path(body.path)
-        bibs = check_bib_paths(body.bib, settings.max_bib_bytes)
+        tex_path = check_tex_path(body.path, settings.file_rules)
+        bibs = check_bib_paths(body.bib, settings.file_rules)
+        append_to = (check_bib_paths([body.append_to], settings.file_rules) or [None])[0] if body.append_to else None
 
         def work() -> Any:
+            deadline = time.monotonic() + min(settings.request_deadline_s, settings.annotate_budget_s)
             before = _parses()
             out = eng.annotate(body.text, path=tex_path, bib=bibs, bib_text=body.bib_text, keep_k=body.keep_k,
-                               command=body.command)
+                               command=body.command, deadline=deadline, max_placeholders=settings.max_placeholders,
+                               file_rules=settings.file_rules,
+                               library=body.library, append_to=append_to)
             return out, before, _parses()
 
         result, before, after = await runtime.run_model(work)
         _note(request, **_bib_notes(result, before, after), edits=len(result.edits))
         return result.to_dict()
 
+    @app.post("/v1/check", response_model=CheckResponse, responses=_ERRORS)
+    async def check(body: CheckRequest, request: Request) -> Any:
+        """Audit the document's citations (``startref check``): possible mis-citations, undefined keys, duplicate
+        and incomplete entries; the same JSON as ``startref check --json``."""
+        eng = await runtime.engine_ready()
+        tex_path = check_tex_path(body.path, settings.file_rules)
+        bibs = check_bib_paths(body.bib, settings.file_rules)
+
+        def work() -> Any:
+            from startref.citations.audit import check_document
+
+            report = check_document(eng, path=tex_path, text=body.text, bib=bibs, bib_text=body.bib_text,
+                                    sensitivity=body.sensitivity, file_rules=settings.file_rules)
+            return report.filtered(body.min_severity)
+
+        result = await runtime.run_model(work)
+        _note(request, entries=result.bibliography["entries"], citations=result.citations,
+              findings=len(result.findings))
+        return result.to_dict()
+
     # add_middleware wraps: the last added is the outermost.
-    app.add_middleware(TokenAndBodyLimit, token=settings.token, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(TokenAndBodyLimit, token=settings.token, max_body_bytes=settings.max_body_bytes,
+                       body_timeout_s=settings.body_timeout_s)
     if settings.allow_origins:
         # allow_private_network: Chrome asks before a public site (e.g. Overleaf) may call a loopback server
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.allow_origins), allow_methods=["GET", "POST"],

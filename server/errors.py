@@ -6,12 +6,17 @@ lookup; nothing a user sends may surface as a 500 with a traceback.
 
 Status per code (anything not listed: 400 for user-input errors, 500 ``internal_error`` for bugs):
 
-    400 forbidden_path, bibliography_empty, bibliography_unreadable, file_unreadable, binary_input, bad_request
+    400 forbidden_path, bibliography_empty, bibliography_unreadable, file_unreadable, binary_input, bad_request,
+        invalid_input
     401 unauthorized              403 forbidden_host, forbidden_origin
-    404 bibliography_not_found, not_found            405 method_not_allowed
-    413 payload_too_large, bibliography_too_large
+    404 bibliography_not_found, not_found            405 method_not_allowed       408 request_timeout
+    413 payload_too_large, bibliography_too_large, file_too_large
     422 invalid_request, cursor_out_of_range
-    503 not_ready, model_not_found, model_error
+    500 internal_error
+    503 not_ready, model_not_found, model_error, deadline_exceeded
+
+README.md's error table lists exactly these; ``tests/server/test_error_table.py`` keeps the two (and every code the
+server and the engine can raise) in step.
 """
 
 from __future__ import annotations
@@ -44,19 +49,23 @@ STATUS_BY_CODE: dict[str, int] = {
     "bibliography_unreadable": 400,
     "file_unreadable": 400,
     "binary_input": 400,
+    "invalid_input": 400,  # StartrefError's own code: an engine input error without a more specific one
     "unauthorized": 401,
     "forbidden_host": 403,
     "forbidden_origin": 403,
     "bibliography_not_found": 404,
     "not_found": 404,
     "method_not_allowed": 405,
+    "request_timeout": 408,
     "payload_too_large": 413,
     "bibliography_too_large": 413,
+    "file_too_large": 413,
     "invalid_request": 422,
     "cursor_out_of_range": 422,
     "not_ready": 503,
     "model_not_found": 503,
     "model_error": 503,
+    "deadline_exceeded": 503,
     "internal_error": 500,
 }
 
@@ -97,7 +106,8 @@ def api_error_from_exception(exc: BaseException) -> ApiError | None:
         return exc
     code = getattr(exc, "code", None)
     if isinstance(code, str) and code:
-        return ApiError(code, str(exc) or code)
+        retry = {"Retry-After": "1"} if code == "deadline_exceeded" else None  # its finished work is cached
+        return ApiError(code, str(exc) or code, headers=retry)
     from startref.citations.errors import BibliographyError, ModelError, ModelNotFoundError, StartrefError
     from startref.latex.errors import LatexInputError
 

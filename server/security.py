@@ -1,4 +1,4 @@
-"""What keeps a local server that reads files from being used by a web page or another user.
+r"""What keeps a local server that reads files from being used by a web page or another user.
 
 Why each check:
 - ``Host`` must be a loopback name: a page on ``evil.example`` that rebinds its DNS to 127.0.0.1 still sends
@@ -7,7 +7,14 @@ Why each check:
   on cross-site requests, and CORS alone only hides the *answer*, it does not stop the request from running.
 - A bearer token (``--token`` or ``STARTREF_TOKEN``), when set, guards everything but ``/healthz``.
 - Request bodies are bounded (Content-Length *and* the bytes actually streamed) so a client cannot exhaust memory.
-- Only ``.tex``/``.bib`` paths the request names are opened (checked after resolving symlinks).
+- Every file a request makes the server open — ``path``, ``bib``, and what the document names through
+  ``\bibliography``/``\addbibresource``/``\input``/``% !TEX root`` — passes the same ``FileRules``
+  (``startref.filerules``): ``.tex``/``.bib`` names only (as written and after resolving symlinks), regular files
+  only (never a FIFO or device), at most ``max_bib_bytes``. A forbidden name is refused before the disk is asked
+  whether it exists, so the answers are no existence oracle. The checks here are that same rule applied early, to
+  the request's own fields, so a bad field is a 400 before any model work is queued.
+- A body that declares more than it sends is cut off after ``body_timeout_s`` (408), so a slow client cannot
+  hold a connection and its buffer open.
 
 The two middlewares are plain ASGI so they run before FastAPI parses anything.
 """
@@ -16,10 +23,14 @@ from __future__ import annotations
 
 import hmac
 import json
+import math
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import anyio
+
+from startref.filerules import BIB, TEX, FileRuleError, FileRules
 from startref.server.errors import ApiError, error_body, status_for_code
 
 __all__ = [
@@ -83,47 +94,30 @@ def token_matches(authorization: str | None, token: str) -> bool:
     return hmac.compare_digest(given.strip().encode("utf-8"), token.encode("utf-8"))
 
 
-def _resolved(raw: str, field: str) -> Path:
-    if not raw or "\x00" in raw:
-        raise ApiError("forbidden_path", f"{field}: empty or invalid path {raw!r}")
-    path = Path(raw).expanduser()
+def _checked(raw: str, field: str, kind: str, rules: FileRules) -> Path:
     try:
-        return path.resolve()
-    except (OSError, RuntimeError) as exc:
-        raise ApiError("forbidden_path", f"{field}: cannot resolve {raw}: {exc}") from exc
+        return rules.check_name(raw, kind)
+    except FileRuleError as exc:
+        code = "forbidden_path" if exc.reason == "forbidden" else "bibliography_unreadable"
+        raise ApiError(code, f"{field}: {raw}: {exc.message}") from None
 
 
-def check_tex_path(raw: str | None) -> Path | None:
-    """The request's ``path`` resolved; it must name a ``.tex`` file (it need not exist: unsaved buffers)."""
+def check_tex_path(raw: str | None, rules: FileRules) -> Path | None:
+    """The request's ``path`` resolved; it must be a name the rules allow (it need not exist: unsaved buffers)."""
     if raw is None:
         return None
-    path = _resolved(raw, "path")
-    if Path(raw).suffix.lower() != ".tex" or path.suffix.lower() != ".tex":
-        raise ApiError("forbidden_path", f"{raw}: the server reads only .tex files for 'path'")
-    return path
+    return _checked(raw, "path", TEX, rules)
 
 
-def check_bib_paths(raws: Sequence[str] | None, max_bib_bytes: int) -> list[Path] | None:
-    """The request's ``bib`` list resolved; each must be a ``.bib`` file no larger than ``max_bib_bytes``.
+def check_bib_paths(raws: Sequence[str] | None, rules: FileRules) -> list[Path] | None:
+    """The request's ``bib`` list resolved; each must be a name the rules allow.
 
-    Missing files are left for the engine, which answers ``bibliography_not_found`` naming the file.
+    Existence, regular-file and size checks happen when the file is read (``load_bibliography`` with the same
+    rules): ``bibliography_not_found``, ``bibliography_unreadable``, ``bibliography_too_large`` naming the file.
     """
     if raws is None:
         return None
-    paths = []
-    for raw in raws:
-        path = _resolved(raw, "bib")
-        if Path(raw).suffix.lower() != ".bib" or path.suffix.lower() != ".bib":
-            raise ApiError("forbidden_path", f"{raw}: the server reads only .bib files for 'bib'")
-        try:
-            size = path.stat().st_size
-        except OSError:
-            size = 0
-        if size > max_bib_bytes:
-            raise ApiError("bibliography_too_large",
-                           f"{path}: {size} bytes is over the server's limit of {max_bib_bytes} bytes")
-        paths.append(path)
-    return paths
+    return [_checked(raw, "bib", BIB, rules) for raw in raws]
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -173,10 +167,12 @@ class TokenAndBodyLimit:
     refused with 413 whether or not the client sent an honest Content-Length.
     """
 
-    def __init__(self, app: ASGIApp, *, token: str | None, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, token: str | None, max_body_bytes: int,
+                 body_timeout_s: float | None = None) -> None:
         self.app = app
         self.token = token
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] == "OPTIONS":
@@ -202,18 +198,24 @@ class TokenAndBodyLimit:
             return
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                await _send_error(send, "payload_too_large", self._too_large(size, at_least=True))
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        timeout = self.body_timeout_s if self.body_timeout_s is not None else math.inf
+        with anyio.move_on_after(timeout) as scope_timer:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    await _send_error(send, "payload_too_large", self._too_large(size, at_least=True))
+                    return
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+        if scope_timer.cancelled_caught:
+            await _send_error(send, "request_timeout", f"the request body did not arrive within {timeout:g} s "
+                              f"({size} bytes received)", [(b"connection", b"close")])
+            return
         body = b"".join(chunks)
         replayed = False
 

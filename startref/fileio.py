@@ -10,12 +10,24 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import errno
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ExactText", "decode_exact", "atomic_write_bytes"]
+__all__ = ["ExactText", "decode_exact", "atomic_write_bytes", "remove_stale_temps", "TMP_SUFFIX"]
+
+#: Suffix of the temporary files ``atomic_write_bytes`` writes beside the target (``.NAME.XXXX.startref-tmp``).
+TMP_SUFFIX = ".startref-tmp"
+#: A leftover temporary file younger than this is never removed (its writer may have just created it).
+_STALE_AFTER_S = 2.0
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows
+    fcntl = None  # type: ignore[assignment]
 
 _BOMS: tuple[tuple[str, bytes], ...] = (
     ("utf-8", codecs.BOM_UTF8),
@@ -108,13 +120,61 @@ def _default_mode() -> int:
     return 0o666 & ~umask
 
 
+def remove_stale_temps(target: Path) -> list[Path]:
+    """Remove the temporary files an earlier write of ``target`` left behind (SIGKILL, power loss); returns them.
+
+    Why safe: every writer holds an exclusive ``flock`` on its temporary file until it is renamed; the kernel drops
+    the lock when the process dies. A leftover we can lock, and that is older than a couple of seconds, has no
+    living writer.
+    """
+    removed: list[Path] = []
+    if fcntl is None:
+        return removed
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        candidates = list(directory.glob(f".{target.name}.*{TMP_SUFFIX}"))
+    except OSError:
+        return removed
+    now = time.time()
+    for leftover in candidates:
+        try:
+            if now - leftover.lstat().st_mtime < _STALE_AFTER_S or not leftover.is_file():
+                continue
+            fd = os.open(leftover, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue  # a live writer holds it
+        try:
+            leftover.unlink()
+            removed.append(leftover)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return removed
+
+
+def _naming(target: Path, err: OSError, doing: str) -> OSError:
+    """The same error, naming the file the user asked for (not our hidden temporary file) and what we were doing."""
+    reason = err.strerror or str(err)
+    named = OSError(err.errno or errno.EIO, f"{reason} ({doing}; {target.name} is unchanged)", str(target))
+    return named
+
+
 def atomic_write_bytes(path: str | Path, data: bytes, *, mode: int | None = None) -> None:
     """Replace ``path`` with ``data`` atomically: readers see the old file or the new one, never a mix.
 
     Writes a temporary file in the same directory (a rename is atomic only within one filesystem), flushes and
     fsyncs it, then ``os.replace``\\ s it over ``path``. The new file keeps the permission bits of the file it
     replaces (or ``mode`` when given, or the umask default for a new file). On any failure the temporary file is
-    removed and ``path`` is left untouched. Raises ``FileNotFoundError`` naming the directory when it is missing.
+    removed and ``path`` is left untouched, and the ``OSError`` raised names ``path`` (a full disk or a read-only
+    folder says which paper could not be written, not the hidden temporary name). Leftovers of earlier writes that
+    were killed are removed first (``remove_stale_temps``). Raises ``FileNotFoundError`` naming the directory when
+    it is missing.
     """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
@@ -125,16 +185,27 @@ def atomic_write_bytes(path: str | Path, data: bytes, *, mode: int | None = None
             mode = target.stat().st_mode & 0o7777
         except FileNotFoundError:
             mode = _default_mode()
-    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".startref-tmp")
+    remove_stale_temps(target)
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=TMP_SUFFIX)
+    except OSError as err:
+        raise _naming(target, err, "cannot create a temporary file in its folder") from None
+    if fcntl is not None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released when we close it, or when we die
+    doing = "writing"
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, target)
-    except BaseException:
+            os.chmod(tmp_name, mode)
+            doing = "replacing the file"
+            os.replace(tmp_name, target)  # still holding the lock: no cleaner can take the file meanwhile
+    except BaseException as err:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
+        if isinstance(err, OSError):
+            raise _naming(target, err, doing) from None
         raise
     _fsync_directory(directory)

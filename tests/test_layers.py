@@ -30,7 +30,7 @@ def _imports(path: Path) -> list[str]:
 
 def test_lower_layers_never_import_higher_ones(repo_root: Path) -> None:
     for folder, banned in FORBIDDEN.items():
-        for path in sorted((repo_root / folder).glob("*.py")):
+        for path in sorted((repo_root / folder).rglob("*.py")):  # sub-packages too (citations/library/)
             for name in _imports(path):
                 assert not name.startswith(banned), f"{folder}/{path.name} imports {name}"
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from startref.cli.common import (
     add_bib_option,
+    add_concurrency_option,
     add_engine_options,
     add_json_option,
     bib_paths,
@@ -24,6 +25,7 @@ from startref.cli.common import (
     non_negative_int,
     read_source,
 )
+from startref.cli.library_options import add_library_options, prepare_library
 from startref.cli.errors import EXIT_OK, CliError
 from startref.cli.output import note, print_json, progress_callback, warn
 from startref.fileio import ExactText, atomic_write_bytes, decode_exact
@@ -61,6 +63,8 @@ def register(subparsers: Any) -> None:
     add_bib_option(parser)
     add_json_option(parser)
     add_engine_options(parser)
+    add_concurrency_option(parser)
+    add_library_options(parser, append=True)
     parser.set_defaults(func=run)
 
 
@@ -146,9 +150,12 @@ def run(args: argparse.Namespace) -> int:
     bibs = bib_paths(args)
     original = read_exact(input_path)
     engine = make_engine(args)
+    prepare_library(engine)
     with progress_callback(f"annotate {input_path.name}") as progress:
         result = engine.annotate(
-            original.text, path=str(input_path), bib=bibs, keep_k=args.keep_k, command=args.command, progress=progress
+            original.text, path=str(input_path), bib=bibs, keep_k=args.keep_k, command=args.command, progress=progress,
+            concurrency=args.concurrency,
+            append_to=getattr(args, "append_to", None),
         )
     edits = list(result.edits)
     new_text = result.text if edits else original.text
@@ -175,6 +182,9 @@ def run(args: argparse.Namespace) -> int:
     written: str | None = None
     backup: str | None = None
     diff = unified_diff(original.text, new_text, str(input_path)) if args.dry_run else ""
+    bib_edit = result.bib_edit if edits else None
+    if bib_edit is not None and args.dry_run:
+        diff += _bib_diff(bib_edit)
     if edits and not args.dry_run:
         if input_path.read_bytes() != original.data:
             raise CliError(f"{input_path}: the file changed while annotating; nothing written", code="changed")
@@ -186,6 +196,9 @@ def run(args: argparse.Namespace) -> int:
         elif output is not None:
             atomic_write_bytes(output, new_bytes)
             written = str(output)
+    bib_written: str | None = None
+    if bib_edit is not None and not args.dry_run:
+        bib_written = _apply_bib_edit(bib_edit)
 
     if args.json:
         print_json(
@@ -196,14 +209,19 @@ def run(args: argparse.Namespace) -> int:
                 "dry_run": bool(args.dry_run),
                 "edits": [e.to_dict() for e in edits],
                 "diff": diff if args.dry_run else None,
+                "bib_edit": bib_edit,
+                "bib_written": bib_written,
                 "bibliography": result.bibliography.to_dict(),
                 "warnings": list(result.warnings),
+                "generator_error": result.generator_error,
             }
         )
         return EXIT_OK
 
     for message in result.warnings:
         warn(message)
+    if result.generator_error:
+        warn(f"LM stage skipped, ranked without it: {result.generator_error}")
     if not edits:
         note(f"{input_path}: no citation placeholder found; nothing written")
         return EXIT_OK
@@ -218,4 +236,26 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     where = f"{written} (original kept as {backup})" if backup else written
     print(f"filled {len(edits)} placeholder(s); wrote {where}")
+    if bib_written:
+        print(bib_written)
     return EXIT_OK
+
+
+def _bib_diff(bib_edit: dict[str, Any]) -> str:
+    """The unified diff of the .bib append (shown by ``--dry-run`` after the .tex diff)."""
+    from startref.citations.library import read_target
+
+    target = read_target(bib_edit["file"])
+    new = target.text[: bib_edit["start"]] + bib_edit["text"] + target.text[bib_edit["end"] :]
+    return unified_diff(target.text, new, bib_edit["file"])
+
+
+def _apply_bib_edit(bib_edit: dict[str, Any]) -> str:
+    """Append the library entries to the paper's .bib (atomically, keeping FILE.bak); returns what to report."""
+    from startref.citations.library import BibEdit, apply_append
+
+    if bib_edit["file"].startswith("<"):
+        return f"library entries to add by hand (the bibliography was inline):\n{bib_edit['text']}"
+    backup = apply_append(bib_edit["file"], BibEdit(**bib_edit), backup=True)
+    kept = f" (original kept as {backup})" if backup else ""
+    return f"added {bib_edit['key']} from your library to {bib_edit['file']}{kept}"

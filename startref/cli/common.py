@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from startref.cli.errors import CliError, located
 from startref.cli.output import warn
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "add_engine_options",
+    "add_generator_server_options",
+    "add_concurrency_option",
+    "remote_config",
     "add_bib_option",
     "add_json_option",
     "engine_config",
@@ -90,6 +93,38 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
         help="how the LM stage works: score the top titles (default), write titles constrained to your .bib "
         "(beam search over a title trie), or write freely and resolve (unmatched text is shown as unresolved)",
     )
+    add_generator_server_options(parser)
+
+
+def add_generator_server_options(parser: argparse.ArgumentParser) -> None:
+    """``--generator-url``/``--generator-model``/``--generator-api``/``--generator-timeout`` (token from
+    ``$STARTREF_GENERATOR_TOKEN``): the LM stage on a model server. Part of ``add_engine_options``; a command
+    that builds an engine another way can add just these."""
+    from startref.citations.remote.options import add_generator_arguments
+
+    add_generator_arguments(parser)
+
+
+def add_concurrency_option(parser: argparse.ArgumentParser) -> None:
+    """``--concurrency N``: LM-stage calls in flight at once (batch commands: annotate, check)."""
+    parser.add_argument(
+        "--concurrency", type=positive_int, default=1, metavar="N",
+        help="LM-stage requests sent at once to a model server, to keep its batches full (default: 1)",
+    )
+
+
+def remote_config(args: argparse.Namespace) -> Any:
+    """The ``RemoteConfig`` the flags ask for, or None without ``--generator-url``; bad values are CliErrors."""
+    from startref.citations.remote.options import DEFAULT_TIMEOUT_S, config_from_values
+
+    try:
+        return config_from_values(
+            getattr(args, "generator_url", None), getattr(args, "generator_api", "openai"),
+            getattr(args, "generator_model", None), getattr(args, "generator_timeout", DEFAULT_TIMEOUT_S),
+            getattr(args, "lm_mode", "score"),
+        )
+    except ValueError as error:
+        raise CliError(str(error), code="bad_usage") from None
 
 
 def add_bib_option(parser: argparse.ArgumentParser) -> None:
@@ -124,7 +159,15 @@ def engine_config(args: argparse.Namespace) -> EngineConfig:
         encoder=encoder,
         model_dir=model_dir,
         lm_mode=getattr(args, "lm_mode", "score"),
+        remote=remote_config(args),
+        library=_library(args),
     )
+
+
+def _library(args: argparse.Namespace) -> tuple[str, ...]:
+    from startref.cli.library_options import library_sources_from_args
+
+    return library_sources_from_args(args) if hasattr(args, "no_library") else ()
 
 
 def make_engine(args: argparse.Namespace) -> Engine:

@@ -34,7 +34,7 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES_HELP = """exit codes:
   0    success (annotate with nothing to fill and index with reported problems are successes too)
   1    ran, but found nothing: suggest returned no candidate, eval found no citation to test,
-       index found no entry
+       index found no entry; check found a problem at or above --fail-on (default: error)
   2    bad input or usage: missing/unreadable/binary file, cursor outside the text, missing or empty
        bibliography, unknown model, refused output path; the message names the file (and line)
   130  interrupted (Ctrl-C); nothing is left half-written"""

@@ -19,8 +19,9 @@ from startref.cli.common import (
     positive_int,
     read_source,
 )
+from startref.cli.library_options import add_library_options, prepare_library
 from startref.cli.errors import EXIT_NOTHING_FOUND, EXIT_OK
-from startref.cli.output import print_json, print_table, progress_callback
+from startref.cli.output import print_json, print_table, progress_callback, warn
 
 __all__ = ["register", "run", "format_summary"]
 
@@ -40,6 +41,7 @@ def register(subparsers: Any) -> None:
     add_bib_option(parser)
     add_json_option(parser)
     add_engine_options(parser)
+    add_library_options(parser, append=False)
     parser.set_defaults(func=run)
 
 
@@ -78,14 +80,28 @@ def run(args: argparse.Namespace) -> int:
     from startref.citations.evaluation import evaluate_document
 
     engine = make_engine(args)
+    prepare_library(engine)
+    library, why_not = engine.library_or_warning()
+    if why_not:
+        warn(why_not)
     with progress_callback(f"eval {path.name}") as progress:
-        if args.max_cases is None:
+        if library is not None:
+            from startref.citations.library.evaluation import evaluate_with_library
+
+            report = evaluate_with_library(engine, library, path, bib=bibs, progress=progress, max_cases=args.max_cases)
+        elif args.max_cases is None:
             report = evaluate_document(engine, path, bib=bibs, progress=progress)
         else:
             report = evaluate_document(engine, path, bib=bibs, progress=progress, max_cases=args.max_cases)
     summary = report.summary()
+    if library is not None and report.cases:
+        summary["library_entries"] = len(library)
+        summary["top_in_bib"] = sum(1 for c in report.cases if c.get("top_in_bib")) / len(report.cases)
     if args.json:
         print_json({"file": str(path), "summary": summary, "cases": list(report.cases)})
     else:
         format_summary(str(path), summary)
+        if "top_in_bib" in summary:
+            print(f"with your library ({summary['library_entries']} entries): the top suggestion was an entry of the "
+                  f"paper's .bib in {100 * summary['top_in_bib']:.1f}% of the cases (the right one always is)")
     return EXIT_OK if summary.get("cases", 0) else EXIT_NOTHING_FOUND

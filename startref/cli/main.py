@@ -22,10 +22,13 @@ COMMANDS: tuple[str, ...] = (
     "suggest",
     "annotate",
     "eval",
+    "check",
     "index",
     "serve",
     "lsp",
     "train",
+    "doctor",
+    "config",
 )
 
 

@@ -21,6 +21,7 @@ from startref.cli.common import (
     positive_int,
     read_source,
 )
+from startref.cli.library_options import add_library_options, prepare_library
 from startref.cli.errors import EXIT_NOTHING_FOUND, EXIT_OK, CliError
 from startref.cli.output import print_json, print_table, terminal_width, warn
 
@@ -60,6 +61,7 @@ def register(subparsers: Any) -> None:
     add_bib_option(parser)
     add_json_option(parser)
     add_engine_options(parser)
+    add_library_options(parser, append=True)
     parser.set_defaults(func=run)
 
 
@@ -98,7 +100,8 @@ def format_suggestion(suggestion: Suggestion, text: str, path: str, cursor: int)
         width = terminal_width()
         title_w = max(24, min(60, width // 3))
         rows = [
-            (i, c.key, f"{c.score:.3f}", c.year or "", c.title or "", c.authors or "", c.why or "")
+            (i, c.key if c.in_bib else f"{c.key} *", f"{c.score:.3f}", c.year or "", c.title or "", c.authors or "",
+             c.why or "")
             for i, c in enumerate(suggestion.candidates, 1)
         ]
         print()
@@ -108,6 +111,7 @@ def format_suggestion(suggestion: Suggestion, text: str, path: str, cursor: int)
             right=(0, 2),
             max_widths={1: 30, 4: title_w, 5: 28, 6: 40},
         )
+        _library_note(suggestion)
     else:
         print("\nno candidate found in the bibliography")
     if suggestion.unresolved:
@@ -122,6 +126,18 @@ def format_suggestion(suggestion: Suggestion, text: str, path: str, cursor: int)
             print(f"\nreplace {_position(text, edit.start)}-{_position(text, edit.end)} with: {edit.text}")
 
 
+def _library_note(suggestion: Suggestion) -> None:
+    """The footnote for starred rows: where the entry comes from and which .bib it will be added to."""
+    from pathlib import Path
+
+    for c in suggestion.candidates:
+        if c.in_bib:
+            continue
+        target = Path(c.bib_edit["file"]).name if c.bib_edit else "your .bib"
+        print(f"\n* from your library — will be added to {target} (source: {c.source})")
+        return
+
+
 def run(args: argparse.Namespace) -> int:
     """Read the file, rank, print; exit 1 when there is no candidate."""
     path = str(args.input)
@@ -130,7 +146,9 @@ def run(args: argparse.Namespace) -> int:
     text = source.text
     cursor = cursor_offset(text, path, args.at, args.offset)
     engine = make_engine(args)
-    suggestion = engine.suggest(text, cursor, path=path, bib=bibs, k=args.k, command=args.command)
+    prepare_library(engine)
+    suggestion = engine.suggest(text, cursor, path=path, bib=bibs, k=args.k, command=args.command,
+                                append_to=getattr(args, "append_to", None))
     problems = suggestion.bibliography.problems
     if args.json:
         line, col = line_col(text, cursor)
@@ -140,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         for message in suggestion.warnings:
             warn(message)
+        if suggestion.generator_error:
+            warn(f"LM stage skipped, ranked without it: {suggestion.generator_error}")
         if problems:
             files = " ".join(suggestion.bibliography.files)
             warn(f"the bibliography has {len(problems)} problem(s); see `startref index {files}`")

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 
-from conftest import GOLD, editor_case, require_editor
+from lspcase import GOLD, editor_case, require_editor
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "editor-extension" / "emacs" / "test" / "complete-top-item.el"

@@ -16,7 +16,7 @@ from lsprotocol import types
 from pygls.uris import from_fs_path
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from conftest import GOLD, MASKED_CITE, copy_paper, masked_text, server_command, server_env
+from lspcase import GOLD, MASKED_CITE, copy_paper, masked_text, server_command, server_env
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

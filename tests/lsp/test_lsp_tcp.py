@@ -7,7 +7,7 @@ import socket
 import subprocess
 import time
 
-from conftest import server_command, server_env
+from lspcase import server_command, server_env
 
 
 def _free_port() -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GOLD, editor_case, require_editor
+from lspcase import GOLD, editor_case, require_editor
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "editor-extension" / "neovim" / "test" / "complete_top_item.lua"

@@ -149,7 +149,19 @@ async function suggestCitation(): Promise<void> {
       commandOverride: settings.citeCommand || undefined,
     });
     const range = new vscode.Range(document.positionAt(edit.start), document.positionAt(edit.end));
-    const applied = await editor.edit((builder) => builder.replace(range, edit.text));
+    let applied: boolean;
+    if (picked.bibEdit) {
+      // A library entry: the \cite and the new .bib entry go in as one workspace edit (appended at the end of
+      // the .bib as it is open now, which is where the server planned it on disk).
+      const bib = await vscode.workspace.openTextDocument(vscode.Uri.file(picked.bibEdit.file));
+      const bibEnd = bib.lineAt(bib.lineCount - 1).range.end;
+      const both = new vscode.WorkspaceEdit();
+      both.replace(document.uri, range, edit.text);
+      both.insert(bib.uri, bibEnd, picked.bibEdit.text);
+      applied = await vscode.workspace.applyEdit(both);
+    } else {
+      applied = await editor.edit((builder) => builder.replace(range, edit.text));
+    }
     if (applied) {
       const end = document.positionAt(edit.start + edit.text.length);
       editor.selection = new vscode.Selection(end, end);

@@ -3,9 +3,11 @@
  * the QuickPick keeps the server's order with the top candidate first, unresolved generations come after
  * as items that insert nothing, and completion items carry sortText/filterText that keep the server's rank.
  */
-import type { Candidate, SuggestResponse } from "./protocol";
+import type { BibEdit, Candidate, SuggestResponse } from "./protocol";
 
 export const NOT_IN_BIBLIOGRAPHY = "not in your bibliography";
+/** Shown on a library entry the paper's .bib lacks; choosing it also appends the entry to that .bib. */
+export const FROM_LIBRARY = "from your library — will be added to";
 
 export interface PickItem {
   label: string;
@@ -15,6 +17,8 @@ export interface PickItem {
   key: string | null;
   /** Separator row heading the unresolved generations. */
   separator: boolean;
+  /** The .bib edit that goes with choosing a library entry (null for entries already in the paper's .bib). */
+  bibEdit?: BibEdit | null;
 }
 
 function shorten(text: string, max: number): string {
@@ -42,13 +46,21 @@ export function pickItems(response: SuggestResponse): PickItem[] {
 function candidateItem(c: Candidate): PickItem {
   const title = c.title || c.key;
   const who = [shortAuthors(c.authors), c.year].filter((s) => s !== "").join(", ");
+  const fromLibrary = !c.inBib;
+  const target = c.bibEdit ? baseName(c.bibEdit.file) : "your .bib";
   return {
-    label: shorten(title, 70),
+    label: fromLibrary ? `$(library) ${shorten(title, 66)}` : shorten(title, 70),
     description: who ? `${who} · ${c.key}` : c.key,
-    detail: c.why,
+    detail: fromLibrary ? `${FROM_LIBRARY} ${target}${c.why ? ` · ${c.why}` : ""}` : c.why,
     key: c.key,
     separator: false,
+    bibEdit: fromLibrary ? c.bibEdit : null,
   };
+}
+
+function baseName(file: string): string {
+  const parts = file.split(/[\\/]/);
+  return parts[parts.length - 1] || file;
 }
 
 /** "A, B, C, D" -> "A, B, C et al."; long author lists do not fit a QuickPick row. */
@@ -82,7 +94,8 @@ export function completionEntries(response: SuggestResponse, prefix: string, ski
     .filter((c) => !skip.has(c.key))
     .map((c, index) => ({
       label: c.key,
-      detail: [c.title, [shortAuthors(c.authors), c.year].filter((s) => s).join(", ")].filter((s) => s).join(" — "),
+      detail: [c.inBib ? "" : "$(library) from your library", c.title,
+        [shortAuthors(c.authors), c.year].filter((s) => s).join(", ")].filter((s) => s).join(" — "),
       documentation: c.why,
       sortText: String(index).padStart(width, "0"),
       filterText: lowered !== "" && matchesWordPrefix(c, lowered) ? prefix : c.key,

@@ -29,6 +29,20 @@ export interface Candidate {
   score: number;
   why: string;
   generated: string | null;
+  /** False for an entry of the user's library that the paper's .bib lacks (choosing it applies `bibEdit`). */
+  inBib: boolean;
+  /** The .bib file, or `bib:PATH` / `zotero:PATH` of the library the entry comes from. */
+  source: string;
+  bibEdit: BibEdit | null;
+}
+
+/** Appends a library entry to the paper's .bib: insert `text` at `line`/`character` (LSP, UTF-16) of `file`. */
+export interface BibEdit {
+  file: string;
+  line: number;
+  character: number;
+  text: string;
+  key: string;
 }
 
 /** An edit in Unicode code points (Python `str` indices) into the request's `text`. */
@@ -76,7 +90,24 @@ function parseCandidate(raw: unknown, index: number): Candidate {
     score: typeof raw.score === "number" ? raw.score : 0,
     why: str(raw.why),
     generated: typeof raw.generated === "string" ? raw.generated : null,
+    inBib: raw.in_bib !== false,
+    source: str(raw.source),
+    bibEdit: parseBibEdit(raw.bib_edit),
   };
+}
+
+function parseBibEdit(raw: unknown): BibEdit | null {
+  if (raw === null || raw === undefined) return null;
+  if (
+    !isRecord(raw) ||
+    typeof raw.file !== "string" ||
+    typeof raw.text !== "string" ||
+    !Number.isInteger(raw.line) ||
+    !Number.isInteger(raw.character)
+  ) {
+    throw new ProtocolError("bib_edit must be {file, line, character, text, key}");
+  }
+  return { file: raw.file, line: raw.line as number, character: raw.character as number, text: raw.text, key: str(raw.key) };
 }
 
 function parseInsert(raw: unknown): InsertEdit | null {

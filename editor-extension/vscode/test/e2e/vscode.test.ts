@@ -73,12 +73,15 @@ async function waitFor(what: string, ok: () => Promise<boolean>, timeoutMs: numb
   throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
 }
 
-const missing = [
+/** The repo-wide rule (scripts/real-tools.cjs): missing prerequisites skip this test, except under CI=true. */
+const realTools = require(join(REPO_ROOT, "scripts", "real-tools.cjs")) as {
+  skipUnlessPresent(what: string, missing: string[]): string | false;
+};
+const skip = realTools.skipUnlessPresent("real VS Code", [
   !CS_DIR || !existsSync(join(CS_DIR, "node_modules", "code-server")) ? "code-server (run scripts/setup-e2e.sh; set STARTREF_CODE_SERVER_DIR)" : "",
   !existsSync(CHROMIUM) ? `${CHROMIUM} (apt-get install -y chromium)` : "",
   !existsSync(VSIX) ? `${VSIX} (npm run package)` : "",
-].filter((m) => m !== "");
-const skip = missing.length > 0 ? `real VS Code unavailable, missing: ${missing.join("; ")}` : false;
+]);
 
 before(async () => {
   if (skip) return;

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { completionEntries, NOT_IN_BIBLIOGRAPHY, pickItems, shortAuthors } from "../../src/items";
+import { completionEntries, FROM_LIBRARY, NOT_IN_BIBLIOGRAPHY, pickItems, shortAuthors } from "../../src/items";
 import { parseSuggestResponse, ProtocolError, buildSuggestRequest } from "../../src/protocol";
 import { errorFromBody } from "../../src/client";
 
@@ -70,4 +70,29 @@ test("server errors become messages with the code; non-JSON bodies are kept", ()
   assert.equal(e.message, "startref: no .bib found for /x/main.tex [bibliography_not_found]");
   assert.match(errorFromBody(401, "{}").message, /startref\.token/);
   assert.equal(errorFromBody(502, "Bad Gateway").message, "startref: Bad Gateway");
+});
+
+test("QuickPick: a library entry is marked and carries the .bib edit that adds it", () => {
+  const bibEdit = { file: "/paper/refs.bib", start: 120, end: 120, line: 7, character: 0, text: "\n@article{band1993batse,\n}\n", key: "band1993batse" };
+  const answer = {
+    ...ANSWER,
+    candidates: [
+      { key: "band1993batse", title: "BATSE Observations of Gamma-Ray Burst Spectra", authors: "Band, Matteson", year: "1993", score: 0.6, why: "author Band is named next to the cursor", generated: null, in_bib: false, source: "zotero:/home/me/Zotero/zotero.sqlite", bib_edit: bibEdit },
+      { ...ANSWER.candidates[0], in_bib: true, source: "/paper/refs.bib", bib_edit: null },
+    ],
+    bib_edit: bibEdit,
+  };
+  const response = parseSuggestResponse(answer);
+  assert.equal(response.candidates[0].inBib, false);
+  assert.equal(response.candidates[0].source, "zotero:/home/me/Zotero/zotero.sqlite");
+  const items = pickItems(response);
+  assert.match(items[0].label, /^\$\(library\) BATSE/);
+  assert.equal(items[0].detail, `${FROM_LIBRARY} refs.bib · author Band is named next to the cursor`);
+  assert.deepEqual(items[0].bibEdit, { file: "/paper/refs.bib", line: 7, character: 0, text: bibEdit.text, key: "band1993batse" });
+  assert.equal(items[1].label, "Deep Residual Learning for Image Recognition");
+  assert.equal(items[1].bibEdit, null);
+  assert.equal(parseSuggestResponse(ANSWER).candidates[0].inBib, true); // an older server: everything is in the .bib
+  assert.throws(() => parseSuggestResponse({ candidates: [{ key: "k", bib_edit: { file: 3 } }] }), ProtocolError);
+  const completion = completionEntries(response, "");
+  assert.match(completion[0].detail, /from your library/);
 });

@@ -1,0 +1,213 @@
+"""Possible mis-citations: for every cited key, how well does its entry fit the spot, and does another fit far better?
+
+The protocol is ``startref eval``'s (``evaluation.mine_cases``): for each cite command, the cursor goes where the
+command stood, the text before keeps its earlier citations (the history), the command itself and every later
+cite command are removed, and the shipped ranker scores every entry of the bibliography. A key is then judged
+against the best *other* entry: the other keys of the same command are left out of the comparison (``\\cite{a,b}``
+is not a contest between a and b), and so are entries that are the same work as the key (``identity``).
+
+The evidence is the logit margin ``m = score(best other) - score(cited)`` (the other entry is ``e^m`` times as
+likely as the cited one under the ranker's softmax), read against the document itself: how far ``m`` stands above
+the document's typical margin (robust z: median and interquartile range over its cited keys, because on a paper
+the ranker knows poorly every citation has a large margin), the cited entry's rank as a share of the list, and
+whether the entry was cited before (a re-cited entry normally ranks high, so a large margin is more telling). A
+small logistic model (``SUSPICION_WEIGHTS``) turns these four into log-odds that the key is wrong, and a key is
+flagged when they reach the sensitivity's threshold (``THRESHOLDS``). Weights and thresholds were fitted on
+injected swaps in ``shared/train`` papers, never on the dev papers (``bench/check.py --tune``; README
+"startref check"). Measured there (5-fold by paper): at <= 3 false flags per 100 genuine citations the four
+signals find 60% of random and 31% of near swaps, the margin alone 52% and 24%.
+
+Speed: a 300-citation paper makes ~900 encoder inputs. They are embedded first, in batches of similar length spread
+over ``workers`` threads (torch releases the GIL, so two threads use two cores), and the ranking that follows
+finds them in the encoder's cache.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from startref.citations.bibindex import BibIndex
+from startref.citations.evaluation import mine_cases
+from startref.citations.explain import explain
+from startref.citations.features import encoder_texts
+from startref.latex.cites import CiteCommand
+
+if TYPE_CHECKING:
+    from startref.citations.engine import Engine
+
+__all__ = [
+    "KeyScore", "THRESHOLDS", "SENSITIVITIES", "SUSPICION_WEIGHTS", "score_citations", "is_flagged",
+    "prefetch_embeddings", "suspicions", "suspicion_inputs",
+]
+
+SENSITIVITIES: tuple[str, ...] = ("low", "default", "high")
+
+#: Log-odds model over ``suspicion_inputs`` (bench/check.py --tune, logistic regression on 30 shared/train papers).
+SUSPICION_WEIGHTS: Mapping[str, float] = {"margin": 0.1937, "z": 1.005, "rank_share": 1.8558, "recited": 0.4666}
+SUSPICION_BIAS = -5.0368
+#: Suspicion (log-odds) from which a key is flagged: the lowest that kept genuine citations of the shared/train
+#: papers flagged at <= 1 (low), 3 (default) and 8 (high) per 100 (bench/check.py --tune).
+THRESHOLDS: Mapping[str, float] = {"low": -0.25, "default": -1.25, "high": -2.1}
+#: The z of a margin divides by the document's interquartile range, at least this (a short paper's few margins).
+MIN_SPREAD = 0.5
+
+_BATCH = 32
+
+
+@dataclass(frozen=True)
+class KeyScore:
+    """How one cited key fared at its cite command.
+
+    ``cite``: index of the command in the document's cite list; ``key_index``: which of its keys. ``prob`` and
+    ``rank``: the entry's probability and rank among the compared entries (the bibliography minus the command's
+    other keys and the key's same-work twins); ``alt`` the best other entry, ``alt_prob`` its probability;
+    ``margin`` = logit(alt) - logit(entry). ``recited``: the entry was cited earlier in the document.
+    """
+
+    cite: int
+    key_index: int
+    key: str
+    entry: str
+    prob: float
+    rank: int
+    alt: str | None
+    alt_prob: float
+    margin: float
+    entries: int
+    recited: bool
+    why_alt: str = ""
+    why_entry: str = ""
+    suspicion: float = -math.inf
+
+
+def suspicion_inputs(margins: Sequence[float], ranks: Sequence[int], entries: Sequence[int],
+                     recited: Sequence[bool]) -> np.ndarray:
+    """The model's inputs for one document's keys (rows: margin, z, rank share, recited); keys without an
+    alternative (a one-entry bibliography) have margin ``-inf`` and are left out of the document's statistics."""
+    m = np.asarray(margins, dtype=np.float64)
+    finite = m[np.isfinite(m)]
+    if finite.size:
+        median = float(np.median(finite))
+        spread = max(float(np.percentile(finite, 75) - np.percentile(finite, 25)), MIN_SPREAD)
+    else:
+        median, spread = 0.0, 1.0
+    safe = np.where(np.isfinite(m), m, -50.0)
+    share = np.asarray(ranks, np.float64) / np.maximum(np.asarray(entries, np.float64), 1.0)
+    return np.column_stack([safe, (safe - median) / spread, share, np.asarray(recited, np.float64)])
+
+
+def suspicions(margins: Sequence[float], ranks: Sequence[int], entries: Sequence[int],
+               recited: Sequence[bool]) -> np.ndarray:
+    """Log-odds that each key of one document is wrong (``SUSPICION_WEIGHTS``); ``-inf`` without an alternative."""
+    x = suspicion_inputs(margins, ranks, entries, recited)
+    w = np.array([SUSPICION_WEIGHTS[name] for name in ("margin", "z", "rank_share", "recited")])
+    out = x @ w + SUSPICION_BIAS
+    return np.where(np.isfinite(np.asarray(margins, np.float64)), out, -np.inf)
+
+
+def is_flagged(score: KeyScore, sensitivity: str = "default") -> bool:
+    """Whether ``score`` is a possible mis-citation at ``sensitivity`` (a KeyError names an unknown level)."""
+    if sensitivity not in THRESHOLDS:
+        raise KeyError(f"unknown sensitivity {sensitivity!r} (expected one of {', '.join(SENSITIVITIES)})")
+    return score.alt is not None and score.suspicion >= THRESHOLDS[sensitivity]
+
+
+def prefetch_embeddings(
+    engine: "Engine", texts: Sequence[str], workers: int = 1, progress: Callable[[int, int], None] | None = None
+) -> None:
+    """Embed ``texts`` into the encoder's cache in batches of similar length, ``workers`` batches at a time."""
+    unique = sorted(set(texts), key=len)
+    batches = [unique[i : i + _BATCH] for i in range(0, len(unique), _BATCH)]
+    encoder = engine.encoder
+    if workers <= 1 or len(batches) <= 1:
+        for n, batch in enumerate(batches, 1):
+            encoder.encode(batch)
+            if progress:
+                progress(n, len(batches))
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="startref-check") as pool:
+        for n, _ in enumerate(pool.map(encoder.encode, batches), 1):
+            if progress:
+                progress(n, len(batches))
+
+
+def score_citations(
+    engine: "Engine",
+    text: str,
+    index: BibIndex,
+    cites: Sequence[CiteCommand],
+    *,
+    twins: Mapping[str, frozenset[str]] | None = None,
+    workers: int = 1,
+    explain_from: float | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[KeyScore]:
+    """A ``KeyScore`` for every key of every cite command that is in ``index``.
+
+    ``twins``: key -> keys of the same work (``identity.same_work_map``); ``explain_from``: give reasons (why the
+    alternative fits, why the cited one does not) when the margin is at least this (default: 0, every key that
+    another entry beats);
+    ``progress(phase, done, total)`` with phases ``"embedding"`` and ``"ranking"``.
+    """
+    twins = twins or {}
+    explain_from = 0.0 if explain_from is None else explain_from
+    cases = list(mine_cases(text, index, cites))
+    texts = [t for case in cases for t in encoder_texts(case.query).values()]
+    prefetch_embeddings(engine, texts, workers, (lambda d, t: progress("embedding", d, t)) if progress else None)
+    out: list[KeyScore] = []
+    ranker = engine.ranker
+    for n, case in enumerate(cases, 1):
+        ranked = engine.rank(case.query, index)
+        cite = cites[case.ordinal]
+        cited_before = {k for prior in case.query.history for k in prior.keys}
+        keys = [r.entry.key for r in ranked]
+        logits = np.array([r.logit for r in ranked], dtype=np.float64)
+        position = {k: i for i, k in enumerate(keys)}
+        co_keys = set(case.gold)
+        seen: set[str] = set()
+        for j, written in enumerate(cite.keys):
+            entry = index.get(written)
+            if entry is None or entry.key in seen or entry.key not in position:
+                continue
+            seen.add(entry.key)
+            skip = (co_keys | twins.get(entry.key, frozenset())) - {entry.key}
+            allowed = np.array([k not in skip for k in keys], dtype=bool)
+            mine = position[entry.key]
+            pool = logits[allowed]
+            top = float(pool.max())
+            norm = top + math.log(float(np.exp(pool - top).sum()))
+            rank = 1 + int(np.count_nonzero(pool > logits[mine]))
+            alt_i = next((i for i in range(len(keys)) if allowed[i] and i != mine), None)
+            margin = float(logits[alt_i] - logits[mine]) if alt_i is not None else -math.inf
+            why_alt = why_entry = ""
+            if alt_i is not None and margin >= explain_from:
+                alt = ranked[alt_i]
+                why_alt = explain(alt.features, alt.gates, ranker, alt.entry, case.query)
+                own = ranked[mine]
+                why_entry = explain(own.features, own.gates, ranker, own.entry, case.query)
+            out.append(KeyScore(
+                cite=case.ordinal,
+                key_index=j,
+                key=written,
+                entry=entry.key,
+                prob=float(math.exp(logits[mine] - norm)),
+                rank=rank,
+                alt=keys[alt_i] if alt_i is not None else None,
+                alt_prob=float(math.exp(logits[alt_i] - norm)) if alt_i is not None else 0.0,
+                margin=margin,
+                entries=int(allowed.sum()),
+                recited=entry.key in cited_before,
+                why_alt=why_alt,
+                why_entry=why_entry,
+            ))
+        if progress:
+            progress("ranking", n, len(cases))
+    sus = suspicions([s.margin for s in out], [s.rank for s in out], [s.entries for s in out],
+                     [s.recited for s in out])
+    return [replace(s, suspicion=float(v)) for s, v in zip(out, sus)]

@@ -1,0 +1,161 @@
+"""Ranking the paper's .bib and the library together ("the ranker knows which pool an entry is in").
+
+How, without retraining the shipped ranker (a ranker that learns the pool is future work, see the README):
+- the paper's entries are scored exactly as without a library (same features, same numbers), so adding a
+  library never changes their order among themselves;
+- library entries are scored by the same ranker on their own features, computed over the library (the library's
+  BM25 statistics and embedding ranks), with the history mapped through ``LibraryView`` (a cite of a key the paper's
+  .bib lacks but the library has counts for that library entry);
+- the .bib-order features (``bib_next``, ``bib_near``…, ``bib_local``, ``uncited_x_progress``) are zero for library
+  entries: they describe the order of the paper's .bib, where a library entry does not stand (the first entry of a
+  Zotero database would otherwise look like "the next entry of the .bib");
+- a library entry's score is shifted by ``LIBRARY_OFFSET`` (a logit), the pool prior: a citation is more likely
+  an entry the author already put in the paper's .bib than one of thousands in the library. The value was fitted
+  on the training papers (``bench/library.py --fit-offset``), never on the dev papers;
+- library entries describing a work the paper's .bib already has (DOI, arXiv id, normalised title) are left out:
+  the paper's entry stands for them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from startref.citations.bibindex import BibIndex, Entry
+from startref.citations.encoder import SentenceEncoder
+from startref.citations.features import FEATURE_NAMES, Query, compute_features
+from startref.citations.library.keys import generate_key, unique_key
+from startref.citations.library.store import Library
+from startref.citations.ranker import Ranker, query_gates
+
+__all__ = ["LIBRARY_OFFSET", "BIB_ORDER_FEATURES", "LibraryView", "LibraryScores", "score_library",
+           "library_candidates", "cite_key_for"]
+
+#: Logit added to every library entry's score, fitted on shared/train with ``bench/library.py --fit-offset
+#: --train-papers 40 --train-cases 6`` (240 cases, a 10,159-entry library; never on the dev papers): the largest
+#: offset that keeps citations whose entry is in the .bib within 3 points of the .bib alone (44.2% hit@1 against
+#: 46.2%; 42.9% at 0.0), which is also the best of those at finding new citations whose entry only the library has
+#: (30.0% hit@1; 13.1% at -2.0).
+LIBRARY_OFFSET = -0.5
+#: Features that describe the paper's .bib order; zero for entries that are not in it.
+BIB_ORDER_FEATURES: tuple[str, ...] = ("bib_next", "bib_near", "bib_next_x_order", "bib_near_x_order", "bib_local",
+                                       "uncited_x_progress")
+_ZERO_COLS = np.array([FEATURE_NAMES.index(n) for n in BIB_ORDER_FEATURES])
+
+
+@dataclass(frozen=True)
+class _PaperKey:
+    """A cite of an entry of the paper's .bib, as the library's query sees it: it counts in the document's citing
+    rhythm (query-level features stay those of the paper's list) but names no library entry."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class LibraryView:
+    """The library as ``build_query`` sees it: a key the paper's .bib resolves belongs to the paper (a
+    ``_PaperKey`` no library row matches); any other key is looked up in the library (a cite of a library entry
+    not yet in the .bib makes it "cited before")."""
+
+    paper: BibIndex
+    library: BibIndex
+
+    def get(self, key: str) -> Entry | _PaperKey | None:
+        own = self.paper.get(key)
+        if own is not None:
+            return _PaperKey("\x00paper:" + own.key)
+        return self.library.get(key)
+
+
+@dataclass(frozen=True)
+class LibraryScores:
+    """Library rows that may be proposed, best first: positions in the library, logits (offset included),
+    their feature rows, and the library list's query gates."""
+
+    positions: np.ndarray
+    logits: np.ndarray
+    features: np.ndarray
+    gates: np.ndarray
+
+
+_MASKS: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_MASKS_LOCK = threading.Lock()
+
+
+def _candidate_mask(library: Library, paper: BibIndex) -> np.ndarray:
+    """True for library entries the paper's .bib does not already hold (as another key or the same key)."""
+    cache_key = (library.content_key, paper.fingerprint)
+    with _MASKS_LOCK:
+        hit = _MASKS.get(cache_key)
+    if hit is not None:
+        return hit
+    mask = np.ones(len(library.index), dtype=bool)
+    for e in paper.entries:
+        pos = library.works.find(e)
+        if pos is not None:
+            mask[pos] = False
+    with _MASKS_LOCK:
+        _MASKS[cache_key] = mask
+        while len(_MASKS) > 64:
+            _MASKS.popitem(last=False)
+    return mask
+
+
+def score_library(query: Query, library: Library, paper: BibIndex, encoder: SentenceEncoder, ranker: Ranker,
+                  top: int, offset: float = LIBRARY_OFFSET, zero_bib_order: bool = True,
+                  exclude: np.ndarray | None = None) -> LibraryScores:
+    """The ``top`` best library entries for ``query`` (built over ``LibraryView(paper, library.index)``);
+    ``exclude`` marks library rows never to propose (the benchmark hides a paper's own entries with it)."""
+    fx = library.features(encoder)
+    feats = compute_features(query, fx, encoder)
+    if zero_bib_order:
+        feats[:, _ZERO_COLS] = 0.0
+    logits = ranker.score(feats).astype(np.float32) + np.float32(offset)
+    gates = query_gates(feats)
+    keep = _candidate_mask(library, paper).copy()
+    if exclude is not None:
+        keep &= ~exclude
+    if query.exclude:
+        for key in query.exclude:
+            pos = fx.key_pos.get(key)
+            if pos is not None:
+                keep[pos] = False
+    idx = np.nonzero(keep)[0]
+    if idx.size == 0:
+        empty = np.zeros(0, np.int64)
+        return LibraryScores(empty, np.zeros(0, np.float32), feats[:0], gates)
+    n = min(top, idx.size)
+    part = idx[np.argpartition(-logits[idx], n - 1)[:n]] if n < idx.size else idx
+    order = part[np.argsort(-logits[part], kind="stable")]
+    return LibraryScores(order, logits[order], feats[order], gates)
+
+
+def cite_key_for(entry: Entry, paper: BibIndex) -> str:
+    """The key a library entry gets in the paper: its own when the paper's .bib does not use it (in any case),
+    else a fresh ``author2016word`` that is free there."""
+    if entry.key and paper.get(entry.key) is None:
+        return entry.key
+    return unique_key(generate_key(entry), lambda k: paper.get(k) is not None)
+
+
+def library_candidates(scores: LibraryScores, library: Library, paper: BibIndex) -> list[tuple[Entry, str, int]]:
+    """(entry under its key for the paper, source label, row) for each scored library row, best first."""
+    out: list[tuple[Entry, str, int]] = []
+    for row, pos in enumerate(scores.positions):
+        e = library.index.entries[int(pos)]
+        key = cite_key_for(e, paper)
+        out.append((replace(e, key=key) if key != e.key else e, library.origin[int(pos)], row))
+    return out
+
+
+def merge_logits(paper_logits: Sequence[float], library_logits: Sequence[float]) -> np.ndarray:
+    """Softmax over both lists together (the probabilities shown as scores)."""
+    x = np.concatenate([np.asarray(paper_logits, np.float64), np.asarray(library_logits, np.float64)])
+    if x.size == 0:
+        return x
+    z = np.exp(x - x.max())
+    return z / z.sum()
