@@ -35,7 +35,8 @@ from pygls.uris import from_fs_path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from load import CITE_RE, SHARED, _pct, masked_requests, merge_library  # noqa: E402
+from load import _pct  # noqa: E402
+from load_requests import CITE_RE, SHARED, masked_requests, merge_library  # noqa: E402
 from ranking import table  # noqa: E402
 
 __all__ = ["CompletionCase", "completion_cases", "main"]

@@ -94,16 +94,20 @@ def complete(engine: Any, text: str, offset: int, bib_files: Sequence[str | Path
         return None
     start, end = slot
     ranking = engine.rank_at(text, offset, bib=list(bib_files), k=limit)
-    rows: list[tuple[Entry, Any]] = [(r.entry, r) for r in ranking.ranked]
+    ranked = ranking.ranked
+    rows: list[tuple[Entry, Any]] = []
     current = ranking.index.get(text[start:end]) if end > start else None
-    if current is not None and all(e.key != current.key for e, _ in rows):
-        rows.insert(0, (current, None))  # the word typed is a whole key: keep it in the menu (first)
-    incomplete = len(rows) > limit
-    typed = text[start:offset].lower()
-    if incomplete and typed:
-        rows = [row for row in rows if _matches(row[0], typed)]
+    if current is not None and all(r.entry.key != current.key for r in ranked):
+        rows.append((current, None))  # the word typed is a whole key: keep it in the menu (first)
+    incomplete = len(ranked) + len(rows) > limit
+    typed = text[start:offset].lower() if incomplete else ""
+    for r in ranked:  # walked only as far as the menu needs (a library has tens of thousands of rows)
+        if len(rows) >= limit:
+            break
+        if not typed or _matches(r.entry, typed):
+            rows.append((r.entry, r))
     choices: list[CompletionChoice] = []
-    for rank, (entry, row) in enumerate(rows[:limit]):
+    for rank, (entry, row) in enumerate(rows):
         eager = rank < EAGER_WHY and row is not None
         candidate = engine.candidate(row, ranking) if eager else None
         choices.append(CompletionChoice(

@@ -45,8 +45,28 @@ F = TypeVar("F", bound=Callable[..., Any])
 SUGGEST_COMMAND = "startref.suggest"
 
 
+class _LockedWriter:
+    """One message at a time on the transport: pygls answers threaded requests from their worker threads while
+    notifications leave from the event loop, and a 200-item completion list is bigger than a pipe's buffer."""
+
+    def __init__(self, writer: Any) -> None:
+        self._writer = writer
+        self._lock = threading.Lock()
+
+    def write(self, data: bytes) -> Any:
+        with self._lock:
+            return self._writer.write(data)
+
+    def close(self) -> Any:
+        return self._writer.close()
+
+
 class _Protocol(LanguageServerProtocol):
-    """pygls' protocol, pinned to UTF-16 positions (the one encoding every client must support)."""
+    """pygls' protocol, pinned to UTF-16 positions (the one encoding every client must support), writing one
+    message at a time."""
+
+    def set_writer(self, writer: Any, include_headers: bool = True) -> None:
+        super().set_writer(_LockedWriter(writer), include_headers)
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams) -> Any:

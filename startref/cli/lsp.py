@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import Any
 
@@ -56,5 +57,18 @@ def run(args: argparse.Namespace) -> int:
     if args.tcp is not None:
         server.start_tcp(args.host, args.tcp)
     else:
-        server.start_io()
+        server.start_io(sys.stdin.buffer, _protocol_stdout())
     return EXIT_OK
+
+
+def _protocol_stdout() -> Any:
+    """The real stdout for the protocol alone; fd 1 and ``sys.stdout`` then point at stderr.
+
+    Why: over stdio, one stray byte on stdout (a library's print or warning, from Python or C) corrupts the message
+    the editor is reading. The protocol keeps its own copy of the descriptor; everything else lands in stderr,
+    which editors show as the server's log.
+    """
+    protocol_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return os.fdopen(protocol_fd, "wb")
