@@ -55,9 +55,13 @@ export function positionAt(text: string, offset: number): { line: number; charac
   return { line, character: offset - (before.lastIndexOf("\n") + 1) };
 }
 
-/** The request body: local .bib paths win (the user named them), else the project's text, else nothing. */
+/** The request body: local .bib paths win (the user named them), else the project's text, else nothing.
+ * `library: false`: a server started with `--library` would also rank the user's library, whose entries it can
+ * only add to a .bib on disk (`bib_edit`), not to the Overleaf project's; so the extension ranks the .bib alone. */
 export function buildRequest(message: SuggestMessage, settings: Settings): Record<string, unknown> {
-  const body: Record<string, unknown> = { text: message.text, position: positionAt(message.text, message.cursor), k: settings.k };
+  const body: Record<string, unknown> = {
+    text: message.text, position: positionAt(message.text, message.cursor), k: settings.k, library: false,
+  };
   if (settings.bibPaths.length > 0) body.bib = settings.bibPaths;
   else if (message.bib) body.bib_text = message.bib.text;
   if (settings.citeCommand) body.command = settings.citeCommand;

@@ -9,9 +9,9 @@ const message: SuggestMessage = { kind: "suggest", text: "line one\nAs shown by~
 const settings = { ...DEFAULT_SETTINGS, bibPaths: [] as string[] };
 
 test("the request sends the project's .bib as bib_text, or the local paths instead when the user named some", () => {
-  assert.deepEqual(buildRequest(message, settings), { text: message.text, position: { line: 1, character: 12 }, k: 8, bib_text: "@article{a,}" });
+  assert.deepEqual(buildRequest(message, settings), { text: message.text, position: { line: 1, character: 12 }, k: 8, library: false, bib_text: "@article{a,}" });
   const local = buildRequest(message, { ...settings, bibPaths: ["/home/me/z.bib"], citeCommand: "autocite", k: 3 });
-  assert.deepEqual(local, { text: message.text, position: { line: 1, character: 12 }, k: 3, bib: ["/home/me/z.bib"], command: "autocite" });
+  assert.deepEqual(local, { text: message.text, position: { line: 1, character: 12 }, k: 3, library: false, bib: ["/home/me/z.bib"], command: "autocite" });
   assert.deepEqual(buildRequest({ ...message, bib: null }, settings).bib_text, undefined);
 });
 
@@ -28,8 +28,8 @@ test("the list says which bibliography was used", () => {
 
 test("rows keep the server's order and shorten long author lists", () => {
   const rows = rowsOf({ candidates: [
-    { key: "b", title: "B", authors: "A and B and C and D", year: "2001", score: 2, why: "title words", generated: null },
-    { key: "a", title: "", authors: "", year: "", score: 1, why: "", generated: null },
+    { key: "b", title: "B", authors: "A and B and C and D", year: "2001", score: 2, why: "title words", generated: null, inBib: true, source: "refs.bib", bibEdit: null },
+    { key: "a", title: "", authors: "", year: "", score: 1, why: "", generated: null, inBib: true, source: "refs.bib", bibEdit: null },
   ], insert: null, unresolved: [], bibliographyFiles: [], bibliographyEntries: 2, problems: [] });
   assert.deepEqual(rows, [
     { key: "b", title: "B", meta: "A, B, C et al., 2001", why: "title words" },
