@@ -34,7 +34,9 @@ from startref.citations.encoder import SentenceEncoder
 from startref.citations.text import STOPWORDS, fold, tokenize
 from startref.latex.sections import Outline
 
-__all__ = ["FEATURE_NAMES", "PriorCite", "Query", "IndexFeatures", "index_features", "compute_features"]
+__all__ = [
+    "FEATURE_NAMES", "PriorCite", "Query", "IndexFeatures", "index_features", "compute_features", "query_encoder_texts",
+]
 
 FEATURE_NAMES: tuple[str, ...] = (
     "enc_sim",  # cosine(context, entry title)
@@ -199,7 +201,8 @@ _INDEX_LOCK = threading.Lock()
 
 def index_features(index: BibIndex, encoder: SentenceEncoder) -> IndexFeatures:
     """The cached per-bibliography data for ``index`` (entry embeddings come from the encoder's disk cache)."""
-    cache_key = (index.fingerprint, str(encoder.path))
+    # The adapter is part of the key: the plain and the fine-tuned MiniLM share a path but not their embeddings.
+    cache_key = (index.fingerprint, f"{encoder.path}|{getattr(encoder, 'adapter_digest', '')}")
     with _INDEX_LOCK:
         hit = _INDEX_CACHE.get(cache_key)
     if hit is not None:
@@ -479,6 +482,21 @@ _SECTION_COLUMNS = ("cited_in_section", "cited_in_subsection", "cited_in_paragra
                     *(name for name, _ in _SECTION_KINDS), "bm25_heading")
 
 
+def _encoder_texts(query: Query, sentence: str) -> dict[str, str]:
+    return {
+        "context": query.context_text or " ",
+        "sentence": sentence.strip() or " ",
+        "near": " ".join(query.before[-160:].split()[-25:]) or " ",
+    }
+
+
+def query_encoder_texts(query: Query) -> list[str]:
+    """The texts ``compute_features`` embeds for ``query``: mining encodes those of many queries in one batched
+    call first (several times faster on CPU than one call per query), and the features then read the encoder's
+    cache."""
+    return list(_encoder_texts(query, _sentence(query)).values())
+
+
 def compute_features(
     query: Query, fx: IndexFeatures, encoder: SentenceEncoder, only: Collection[str] | None = None
 ) -> np.ndarray:
@@ -502,11 +520,7 @@ def compute_features(
     columns: dict[str, np.ndarray] = {}
     sentence = _sentence(query) if want("enc_sentence", "bm25_sentence") else ""
     near_words, near_raw = _near_words(query)
-    encoder_texts = {
-        "context": query.context_text or " ",
-        "sentence": sentence.strip() or " ",
-        "near": " ".join(query.before[-160:].split()[-25:]) or " ",
-    }
+    encoder_texts = _encoder_texts(query, sentence)
     needed = [name for name, cols in _ENCODER_TEXTS.items() if want(*cols)]
     if needed:
         vectors = dict(zip(needed, encoder.encode([encoder_texts[name] for name in needed])))
