@@ -126,9 +126,13 @@ def collect(
             cases = [Case(c.ordinal, c.offset, c.line, c.command, c.gold,
                           case_query(loaded.text, library, cites_of[name], c.ordinal, drafting=drafting)) for c in cases]
         mined = None
-        if cache is not None and library is None and protocol != "shuffled-bib" and max_cases is None:
-            mined = next(cached_mine([(name, loaded)], engine.encoder, cache, max_cases=100000, drafting_share=1.0), None)
-        if mined is not None and len(mined.feats) == len(cases):
+        if cache is not None and library is None and max_cases is None:
+            original = load_paper(paper.main_tex, list(paper.bibs) or None) if protocol == "shuffled-bib" else loaded
+            mined = next(cached_mine([(name, original)], engine.encoder, cache, max_cases=100000, drafting_share=1.0),
+                         None)
+        if mined is not None and len(mined.feats) == len(cases) and protocol == "shuffled-bib":
+            pc.feats = _reordered(mined, original.index, cases, fx, engine.encoder)
+        elif mined is not None and len(mined.feats) == len(cases):
             pc.feats = [f for f, _ in mined.groups(drafting=drafting)]
         else:
             pc.feats = features_batched([c.query for c in cases], fx, engine.encoder)
@@ -150,6 +154,30 @@ def collect(
         query = case_query(pc.text, pc.index, cites_of[pc.name], case.ordinal, drafting=drafting)
         np.argsort(-engine.ranker.score(compute_features(query, fx, engine.encoder)))
         pc.ms.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+_QUERY_ENCODER_COLUMNS = ("enc_sim", "enc_z", "enc_top", "enc_sentence", "enc_near")
+
+
+def _reordered(mined, original: BibIndex, cases: list[Case], fx, encoder) -> list[np.ndarray]:  # type: ignore[no-untyped-def]
+    """Shuffled-bib features without a second pass of the encoder over the contexts: a query's cosine with an entry
+    does not depend on where the entry stands in the .bib, so those columns are the default protocol's rows in the
+    new order (``enc_top``, a rank, is re-ranked in the new order as ``compute_features`` would); every other column
+    is computed on the shuffled bibliography."""
+    cols = [FEATURE_NAMES.index(n) for n in _QUERY_ENCODER_COLUMNS]
+    rest = [n for n in FEATURE_NAMES if n not in _QUERY_ENCODER_COLUMNS]
+    row_of = {e.key: i for i, e in enumerate(original.entries)}
+    rows = np.array([row_of[k] for k in fx.keys])
+    sim, top = FEATURE_NAMES.index("enc_sim"), FEATURE_NAMES.index("enc_top")
+    out = []
+    for case, default in zip(cases, mined.feats):
+        feats = compute_features(case.query, fx, encoder, only=rest)
+        feats[:, cols] = default[rows][:, cols]
+        ranks = np.empty(len(rows), np.float32)
+        ranks[np.argsort(-feats[:, sim], kind="stable")] = np.arange(len(rows), dtype=np.float32)
+        feats[:, top] = 1.0 / (1.0 + ranks)
+        out.append(feats)
     return out
 
 

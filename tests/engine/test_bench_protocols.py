@@ -73,3 +73,28 @@ def test_drafting_and_shuffled_protocols(ranking: ModuleType, one_paper: Path, e
     assert [c.gold for c in shuffled.cases] == [c.gold for c in default.cases]
     with pytest.raises(ValueError):
         ranking.collect(one_paper, engine, protocol="finished", timed=0)
+
+
+def test_cached_dev_features_are_the_computed_ones(ranking: ModuleType, one_paper: Path, engine: Engine,
+                                                   tmp_path: Path) -> None:
+    """--cache (features mined by scripts/mine_features.py) gives the features the bench would compute, for every
+    protocol; shuffled-bib reorders the cached encoder columns instead of encoding again."""
+    from startref.citations.evaluation import load_paper
+    from startref.citations.mining_cache import cached_mine
+
+    paper = _paper(one_paper)
+    loaded = load_paper(paper.main_tex, list(paper.bibs) or None)
+    assert len(list(cached_mine([(PAPER, loaded)], engine.encoder, tmp_path, max_cases=100000,
+                                drafting_share=1.0))) == 1
+    for protocol in ("default", "drafting", "shuffled-bib"):
+        [fresh] = ranking.collect(one_paper, engine, quiet=True, protocol=protocol, timed=0)
+        [cached] = ranking.collect(one_paper, engine, quiet=True, protocol=protocol, timed=0, cache=tmp_path)
+        assert len(fresh.feats) == len(cached.feats) == 21
+        for a, b in zip(fresh.feats, cached.feats):
+            assert np.allclose(a, b, atol=1e-5), protocol
+
+
+def _paper(papers: Path):  # type: ignore[no-untyped-def]
+    from startref.citations.training import find_corpus_papers
+
+    return find_corpus_papers(papers)[0]
