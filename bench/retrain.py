@@ -86,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--train-cache", type=Path, default=REPO / ".cache" / "mined-v2")
     parser.add_argument("--dev-cache", type=Path, default=REPO / ".cache" / "dev-v2")
     parser.add_argument("--drafting-share", type=float, default=0.3, help="share mined with nothing after the cursor")
+    parser.add_argument("--max-cases", type=int, default=300, help="cases per training paper (as mined)")
     parser.add_argument("--curve", action="store_true", help="single networks on a quarter, half and all papers")
     parser.add_argument("--drafting-ablation", action="store_true", help="all papers with and without drafting cases")
     parser.add_argument("--members", type=int, default=3, help="networks in the candidate ranker (--save)")
@@ -98,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.time()
     log = lambda msg: print(f"[{time.time() - t0:6.0f}s] {msg}", file=sys.stderr, flush=True)  # noqa: E731
     train = load_mined(args.train, args.train_cache, crossfit_encoders(REPO / "citations" / "artifacts" / "crossfit"),
-                       max_cases=300, drafting_share=args.drafting_share)
+                       max_cases=args.max_cases, drafting_share=args.drafting_share)
     dev_encoder = load_encoder(None, adapter=REPO / "citations" / "artifacts", keep_traced=False)
     dev = load_mined(args.dev, args.dev_cache, dev_encoder, max_cases=100000, drafting_share=1.0)
     log(f"train: {len(train)} papers, {sum(len(p.feats) for p in train)} cases; dev: {len(dev)} papers, "
@@ -134,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         g = groups(train, args.drafting_share > 0)
         log(f"fitting the candidate: {args.members} networks on {len(g)} cases")
         ranker = fit_mlp_listwise(g, members=args.members, progress=log)
-        ranker.meta.update({"papers": len(train), "seed": 0, "corpus": args.train.name, "max_cases_per_paper": 300,
+        ranker.meta.update({"papers": len(train), "seed": 0, "corpus": args.train.name, "max_cases_per_paper": args.max_cases,
                             "drafting_share": args.drafting_share, "crossfit": "citations/artifacts/crossfit"})
         args.save.mkdir(parents=True, exist_ok=True)
         ranker.save(args.save / "ranker.json")
