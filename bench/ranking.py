@@ -338,7 +338,7 @@ def main_table(papers: list[PaperCases], engine: Engine, same_title=None, owners
 
 ABLATION_STEPS: list[tuple[str, tuple[str, ...]]] = [
     ("BM25 (context)", ("bm25", "bm25_z")),
-    ("+ MiniLM (context, sentence, last words)", ("enc_sim", "enc_z", "enc_top", "enc_sentence", "enc_near")),
+    ("+ MiniLM + adapter (context, sentence, last words)", ("enc_sim", "enc_z", "enc_top", "enc_sentence", "enc_near")),
     ("+ near words (BM25 of last/next words, author, year, key, acronym)",
      ("bm25_near", "bm25_sentence", "bm25_last", "bm25_after", "author_near", "author_adjacent", "year_near",
       "key_near", "acronym_near", "query_etal")),
