@@ -97,7 +97,11 @@ def paper_fingerprint(
     h = hashlib.sha256()
     h.update(loaded.text.encode("utf-8", "surrogatepass"))
     for entry in loaded.index.entries:
-        h.update(repr(entry).encode("utf-8", "surrogatepass"))
+        # Everything of an entry the features can read, but not where its file lives: the same paper reached
+        # through ../shared or /work/shared has the same features.
+        described = replace(entry, file=os.path.basename(entry.file))
+        h.update(repr((described, entry.keywords, entry.abstract, sorted(entry.fields.items()))).encode(
+            "utf-8", "surrogatepass"))
     h.update(json.dumps([MINING_VERSION, name, encoder.name, list(FEATURE_NAMES), max_cases, seed,
                          round(drafting_share, 6)]).encode())
     return h.hexdigest()[:20]
