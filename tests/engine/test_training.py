@@ -174,3 +174,21 @@ def test_make_train_reproduces_the_shipped_recipe(repo_root: Path, bench_papers:
     assert len(trained) == meta["papers"]
     corpus = {p.name for p in find_corpus_papers(bench_papers.parents[1] / "train" / "papers")}
     assert set(trained) <= corpus
+
+
+def test_the_cache_fingerprint_ignores_how_the_paper_path_is_spelled(corpus: Path, tmp_path: Path) -> None:
+    """The same paper reached through a symlink (../shared vs /work/shared) has the same features: no re-mining."""
+    from startref.citations.encoder import load_encoder
+    from startref.citations.evaluation import load_paper
+    from startref.citations.mining_cache import paper_fingerprint
+
+    (tmp_path / "link").symlink_to(corpus, target_is_directory=True)
+    encoder = load_encoder(None)
+    prints = []
+    for root in (corpus, tmp_path / "link"):
+        paper = next(p for p in find_corpus_papers(root) if p.name == TRAIN_PAPERS[1])
+        loaded = load_paper(paper.main_tex, list(paper.bibs) or None)
+        assert str(root) in loaded.index.entries[0].file
+        prints.append(paper_fingerprint(paper.name, loaded, encoder, max_cases=10, seed=0, drafting_share=0.0))
+        prints.append(paper_fingerprint(paper.name, loaded, encoder, max_cases=11, seed=0, drafting_share=0.0))
+    assert prints[0] == prints[2] and prints[1] == prints[3] and prints[0] != prints[1]
