@@ -146,7 +146,8 @@ def collect(
         if not quiet:
             print(f"  {name}: {len(pc.cases)} cases, {len(index)} candidates", file=sys.stderr)
     pool = [(pc, j) for pc in out for j in range(1, len(pc.cases))]
-    for pc, j in pool[:: max(1, len(pool) // timed)][:timed] if timed else []:
+    picks = sorted({int(i) for i in np.linspace(0, len(pool) - 1, min(timed, len(pool)))}) if timed and pool else []
+    for pc, j in (pool[i] for i in picks):
         case = pc.cases[j]
         fx = index_features(pc.index, engine.encoder)
         engine.encoder.forget_texts()
