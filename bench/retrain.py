@@ -36,11 +36,13 @@ from startref.citations.ranker import Ranker, fit_mlp_listwise, load_ranker  # n
 from startref.citations.training import _readable, crossfit_encoders, find_corpus_papers  # noqa: E402
 
 
-def load_mined(corpus: Path, cache: Path, encoder, *, max_cases: int, drafting_share: float) -> list[MinedPaper]:  # type: ignore[no-untyped-def]
-    """The corpus's mined papers, from the cache (mining what is missing)."""
+def load_mined(corpus: Path, cache: Path, encoder, *, max_cases: int, drafting_share: float,  # type: ignore[no-untyped-def]
+               mine_missing: bool = True) -> list[MinedPaper]:
+    """The corpus's mined papers, from the cache (mining what is missing, unless ``mine_missing`` is False)."""
     papers = find_corpus_papers(corpus)
     loaded = ((p.name, paper) for p, paper in _readable(papers, None))
-    return list(cached_mine(loaded, encoder, cache, max_cases=max_cases, seed=0, drafting_share=drafting_share))
+    return list(cached_mine(loaded, encoder, cache, max_cases=max_cases, seed=0, drafting_share=drafting_share,
+                            mine_missing=mine_missing))
 
 
 def dev_ranks(ranker: Ranker | Callable[[np.ndarray], np.ndarray], dev: Sequence[MinedPaper], drafting: bool) -> dict[str, list[int]]:
@@ -87,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dev-cache", type=Path, default=REPO / ".cache" / "dev-v2")
     parser.add_argument("--drafting-share", type=float, default=0.3, help="share mined with nothing after the cursor")
     parser.add_argument("--max-cases", type=int, default=300, help="cases per training paper (as mined)")
+    parser.add_argument("--cached-only", action="store_true", help="use the training papers mined so far only")
     parser.add_argument("--curve", action="store_true", help="single networks on a quarter, half and all papers")
     parser.add_argument("--drafting-ablation", action="store_true", help="all papers with and without drafting cases")
     parser.add_argument("--members", type=int, default=3, help="networks in the candidate ranker (--save)")
@@ -99,7 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.time()
     log = lambda msg: print(f"[{time.time() - t0:6.0f}s] {msg}", file=sys.stderr, flush=True)  # noqa: E731
     train = load_mined(args.train, args.train_cache, crossfit_encoders(REPO / "citations" / "artifacts" / "crossfit"),
-                       max_cases=args.max_cases, drafting_share=args.drafting_share)
+                       max_cases=args.max_cases, drafting_share=args.drafting_share,
+                       mine_missing=not args.cached_only)
     dev_encoder = load_encoder(None, adapter=REPO / "citations" / "artifacts", keep_traced=False)
     dev = load_mined(args.dev, args.dev_cache, dev_encoder, max_cases=100000, drafting_share=1.0)
     log(f"train: {len(train)} papers, {sum(len(p.feats) for p in train)} cases; dev: {len(dev)} papers, "

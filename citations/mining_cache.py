@@ -145,8 +145,10 @@ def cached_mine(
     seed: int = 0,
     drafting_share: float = 0.0,
     progress: Callable[[str], None] | None = None,
+    mine_missing: bool = True,
 ) -> Iterator[MinedPaper]:
-    """Each paper's mined cases, from ``cache_dir`` when its file matches, else mined (and stored there)."""
+    """Each paper's mined cases, from ``cache_dir`` when its file matches, else mined (and stored there); with
+    ``mine_missing=False`` a paper without a matching file is skipped (an experiment on what is mined so far)."""
     if cache_dir is not None:
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
     for name, loaded in papers:
@@ -157,6 +159,8 @@ def cached_mine(
         path = Path(cache_dir) / f"{name}.npz" if cache_dir is not None else None
         mined = _load(path, name, fp) if path is not None and path.is_file() else None
         source = "cache"
+        if mined is None and not mine_missing:
+            continue
         if mined is None:
             mined = mine_paper(name, loaded, enc, max_cases=max_cases, seed=seed, drafting_share=drafting_share)
             source = "mined"
