@@ -5,6 +5,14 @@
     python bench/ranking.py --ablation            # each signal alone, then added one at a time (trains on shared/train)
     python bench/ranking.py --library             # candidates = every dev bibliography merged (~2,400 entries)
     python bench/ranking.py --json out.json       # machine-readable results too
+    python bench/ranking.py --protocol drafting   # nothing after the cursor (someone writing left to right)
+    python bench/ranking.py --protocol shuffled-bib   # each .bib in a seeded random order (no .bib-order help)
+
+Protocols: "default" sees the finished paper (text after the cursor, the final .bib in its final order);
+"drafting" removes everything after the cursor; "shuffled-bib" keeps the text but shuffles each bibliography.
+Rows say what they are: "MiniLM (plain)" is the packaged all-MiniLM-L6-v2 without our adapter, "MiniLM + adapter"
+the encoder with the adapter fine-tuned on shared/train that startref ships. Overall rows are also given on the dev
+papers whose owners have no paper in shared/train (six owners have papers in both).
 
 Every system is scored on the same mined cases (``citations.evaluation.mine_cases``, the protocol of
 ``startref eval``); baselines read their single feature column, startref applies the shipped ranker. Latency for
@@ -45,6 +53,7 @@ class PaperCases:
     feats: list[np.ndarray] = field(default_factory=list)
     golds: list[np.ndarray] = field(default_factory=list)
     ms: list[float] = field(default_factory=list)
+    plain: list[np.ndarray] = field(default_factory=list)  # cosine(context, title) under the plain MiniLM
 
 
 def _fields(papers_dir: Path) -> dict[str, str]:
@@ -59,53 +68,127 @@ def _fields(papers_dir: Path) -> dict[str, str]:
     return out
 
 
+PROTOCOLS = ("default", "drafting", "shuffled-bib")
+
+
+def shuffled(index: BibIndex, seed: str) -> BibIndex:
+    """``index`` with its entries in a seeded random order (positions renumbered), as an unsorted export would be."""
+    from dataclasses import replace
+
+    entries = list(index.entries)
+    random.Random(seed).shuffle(entries)
+    return BibIndex([replace(e, position=i) for i, e in enumerate(entries)], list(index.files))
+
+
+def training_owners(train_dir: Path) -> set[str]:
+    """Owners (``owner__repo``) of the training papers."""
+    return {p.name.split("__")[0] for p in train_dir.iterdir() if p.is_dir()} if train_dir.is_dir() else set()
+
+
 def collect(
-    papers_dir: Path, engine: Engine, library: BibIndex | None = None, quiet: bool = False, max_cases: int | None = None
+    papers_dir: Path, engine: Engine, library: BibIndex | None = None, quiet: bool = False, max_cases: int | None = None,
+    protocol: str = "default", plain=None, cache: Path | None = None, timed: int = 300,  # type: ignore[no-untyped-def]
 ) -> list[PaperCases]:
-    """Mine every case (or ``max_cases`` spread evenly) of every paper and compute its features once, timing the
-    real path per case."""
+    """Mine every case (or ``max_cases`` spread evenly) of every paper under ``protocol`` and compute its features
+    once; with ``plain`` (an encoder without adapter) also the plain MiniLM's cosine per case.
+
+    Accuracy is computed on every case with batched encoding (identical features, several times faster); latency
+    is measured on ``timed`` cases spread over the papers (never a paper's first case, which pays for the paper's
+    entry embeddings), each through the real path — building the query, every feature, scoring — with the
+    encoder's text cache emptied first, so no timed case is answered from an earlier one's work. ``cache``: a folder
+    of dev features mined by ``scripts/mine_features.py --shipped-adapter --drafting-share 1.0`` (own bibliography,
+    default and drafting protocols), reused when its fingerprints match.
+    """
+    from startref.citations.evaluation import case_query
+    from startref.citations.mining_cache import cached_mine, features_batched
+    from startref.latex.cites import find_cites
+    from startref.latex.commands import syntax_with_user_wrappers
+
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r} (choose from {', '.join(PROTOCOLS)})")
+    drafting = protocol == "drafting"
     fields = _fields(papers_dir)
     out: list[PaperCases] = []
+    cites_of: dict[str, list] = {}  # type: ignore[type-arg]
     for paper in find_corpus_papers(papers_dir):
         loaded = load_paper(paper.main_tex, list(paper.bibs) or None)
-        index = library or loaded.index
         name = paper.main_tex.relative_to(papers_dir).parts[0]
+        if protocol == "shuffled-bib":
+            loaded.index = shuffled(loaded.index, name)
+        index = library or loaded.index
         pc = PaperCases(name, fields.get(name, ""), index, loaded.text, [])
+        cites_of[name] = find_cites(loaded.text, syntax_with_user_wrappers(loaded.text))
         fx = index_features(index, engine.encoder)
-        cases = mine_cases(loaded.text, loaded.index)
+        cases = list(mine_cases(loaded.text, loaded.index, cites_of[name], drafting=drafting))
         if max_cases is not None:
-            everything = list(cases)
-            step = max(1, len(everything) // max_cases)
-            cases = iter(everything[::step][:max_cases])
-        while True:
-            t0 = time.perf_counter()
-            case = next(cases, None)
-            if case is None:
-                break
-            if library is not None:
-                case = Case(case.ordinal, case.offset, case.line, case.command, case.gold,
-                            _requery(case, loaded.text, library))
-            feats = compute_features(case.query, fx, engine.encoder)
-            scores = engine.ranker.score(feats)
-            np.argsort(-scores)
-            ms = (time.perf_counter() - t0) * 1000
-            pc.cases.append(case)
-            pc.feats.append(feats)
-            pc.golds.append(np.array([k in case.gold for k in fx.keys], dtype=bool))
-            pc.ms.append(ms)
+            cases = cases[:: max(1, len(cases) // max_cases)][:max_cases]
+        if library is not None:
+            cases = [Case(c.ordinal, c.offset, c.line, c.command, c.gold,
+                          case_query(loaded.text, library, cites_of[name], c.ordinal, drafting=drafting)) for c in cases]
+        mined = None
+        if cache is not None and library is None and max_cases is None:
+            original = load_paper(paper.main_tex, list(paper.bibs) or None) if protocol == "shuffled-bib" else loaded
+            mined = next(cached_mine([(name, original)], engine.encoder, cache, max_cases=100000, drafting_share=1.0),
+                         None)
+        if mined is not None and len(mined.feats) == len(cases) and protocol == "shuffled-bib":
+            pc.feats = _reordered(mined, original.index, cases, fx, engine.encoder)
+        elif mined is not None and len(mined.feats) == len(cases):
+            pc.feats = [f for f, _ in mined.groups(drafting=drafting)]
+        else:
+            pc.feats = features_batched([c.query for c in cases], fx, engine.encoder)
+        pc.cases = cases
+        pc.golds = [np.array([k in c.gold for k in fx.keys], dtype=bool) for c in cases]
+        if plain is not None:
+            fx_plain = index_features(index, plain)
+            contexts = plain.encode([c.query.context_text or " " for c in cases]) if cases else np.zeros((0, plain.dim))
+            pc.plain = [fx_plain.emb @ v for v in contexts]
         out.append(pc)
         if not quiet:
             print(f"  {name}: {len(pc.cases)} cases, {len(index)} candidates", file=sys.stderr)
+    pool = [(pc, j) for pc in out for j in range(1, len(pc.cases))]
+    picks = sorted({int(i) for i in np.linspace(0, len(pool) - 1, min(timed, len(pool)))}) if timed and pool else []
+    for pc, j in (pool[i] for i in picks):
+        case = pc.cases[j]
+        fx = index_features(pc.index, engine.encoder)
+        engine.encoder.forget_texts()
+        t0 = time.perf_counter()
+        query = case_query(pc.text, pc.index, cites_of[pc.name], case.ordinal, drafting=drafting)
+        np.argsort(-engine.ranker.score(compute_features(query, fx, engine.encoder)))
+        pc.ms.append((time.perf_counter() - t0) * 1000)
     return out
 
 
-def _requery(case: Case, text: str, library: BibIndex):  # type: ignore[no-untyped-def]
-    from startref.citations.query import build_query
+_QUERY_ENCODER_COLUMNS = ("enc_sim", "enc_z", "enc_top", "enc_sentence", "enc_near")
+
+
+def _reordered(mined, original: BibIndex, cases: list[Case], fx, encoder) -> list[np.ndarray]:  # type: ignore[no-untyped-def]
+    """Shuffled-bib features without a second pass of the encoder over the contexts: a query's cosine with an entry
+    does not depend on where the entry stands in the .bib, so those columns are the default protocol's rows in the
+    new order (``enc_top``, a rank, is re-ranked in the new order as ``compute_features`` would); every other column
+    is computed on the shuffled bibliography."""
+    cols = [FEATURE_NAMES.index(n) for n in _QUERY_ENCODER_COLUMNS]
+    rest = [n for n in FEATURE_NAMES if n not in _QUERY_ENCODER_COLUMNS]
+    row_of = {e.key: i for i, e in enumerate(original.entries)}
+    rows = np.array([row_of[k] for k in fx.keys])
+    sim, top = FEATURE_NAMES.index("enc_sim"), FEATURE_NAMES.index("enc_top")
+    out = []
+    for case, default in zip(cases, mined.feats):
+        feats = compute_features(case.query, fx, encoder, only=rest)
+        feats[:, cols] = default[rows][:, cols]
+        ranks = np.empty(len(rows), np.float32)
+        ranks[np.argsort(-feats[:, sim], kind="stable")] = np.arange(len(rows), dtype=np.float32)
+        feats[:, top] = 1.0 / (1.0 + ranks)
+        out.append(feats)
+    return out
+
+
+def _requery(case: Case, text: str, library: BibIndex, drafting: bool = False):  # type: ignore[no-untyped-def]
+    from startref.citations.evaluation import case_query
     from startref.latex.cites import find_cites
     from startref.latex.commands import syntax_with_user_wrappers
 
     cites = find_cites(text, syntax_with_user_wrappers(text))
-    return build_query(text, case.offset, library, cites[: case.ordinal], after_start=cites[case.ordinal].end)
+    return case_query(text, library, cites, case.ordinal, drafting=drafting)
 
 
 def ranks_for(pc: PaperCases, score_fn, same_title=None) -> list[int]:  # type: ignore[no-untyped-def]
@@ -140,6 +223,7 @@ def metrics(ranks: Sequence[int], ms: Sequence[float] | None = None) -> dict[str
         "n": float(len(r)),
         "hit@1": float((r == 1).mean()) if len(r) else 0.0,
         "hit@5": float((r <= 5).mean()) if len(r) else 0.0,
+        "hit@10": float((r <= 10).mean()) if len(r) else 0.0,
         "mrr": float((1 / r).mean()) if len(r) else 0.0,
         "mrr@10": float(np.where(r <= 10, 1 / r, 0).mean()) if len(r) else 0.0,
     }
@@ -149,82 +233,113 @@ def metrics(ranks: Sequence[int], ms: Sequence[float] | None = None) -> dict[str
     return out
 
 
-def _col(name: str):  # type: ignore[no-untyped-def]
-    i = FEATURE_NAMES.index(name)
-    return lambda feats: feats[:, i]
-
-
-def _random(seed: int = 0):  # type: ignore[no-untyped-def]
-    rng = np.random.default_rng(seed)
-    return lambda feats: rng.random(feats.shape[0])
-
-
 def table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     fmt = lambda row: "| " + " | ".join(str(x).ljust(w) for x, w in zip(row, widths)) + " |"  # noqa: E731
     return "\n".join([fmt(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(fmt, rows)])
 
 
+def _ms(m: dict[str, float], key: str, missing: str = "-") -> str:
+    return f"{m[key]:.0f}" if key in m else missing
+
+
 def pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
-def main_table(papers: list[PaperCases], engine: Engine, same_title=None) -> tuple[str, dict]:  # type: ignore[no-untyped-def]
-    systems = {
-        "random": _random(),
-        "BM25": _col("bm25"),
-        "MiniLM": _col("enc_sim"),
-        "startref": engine.ranker.score,
+def _system_scores(papers: list[PaperCases], engine: Engine) -> dict[str, object]:
+    """Each system as a function of (paper, case number, features) -> scores."""
+    systems: dict[str, object] = {
+        "random": (lambda rnd: lambda pc, j, feats: rnd.random(feats.shape[0]))(np.random.default_rng(0)),
+        "BM25": lambda pc, j, feats: feats[:, FEATURE_NAMES.index("bm25")],
     }
+    if all(pc.plain for pc in papers if pc.cases):
+        systems["MiniLM (plain)"] = lambda pc, j, feats: pc.plain[j]
+    systems["MiniLM + adapter"] = lambda pc, j, feats: feats[:, FEATURE_NAMES.index("enc_sim")]
+    systems["startref"] = lambda pc, j, feats: engine.ranker.score(feats)
+    return systems
+
+
+def _ranks(pc: PaperCases, system, same_title=None) -> list[int]:  # type: ignore[no-untyped-def]
+    counter = iter(range(len(pc.cases)))
+    return ranks_for(pc, lambda feats: system(pc, next(counter), feats), same_title)
+
+
+def main_table(papers: list[PaperCases], engine: Engine, same_title=None, owners_in_training: set[str] = frozenset()) -> tuple[str, dict]:  # type: ignore[no-untyped-def,assignment]
+    """Per-paper rows, the overall summary per system (also on the papers whose owners are not in training) and the
+    startref row by field."""
+    systems = _system_scores(papers, engine)
     rows: list[list[str]] = []
     results: dict[str, dict] = {}
-    all_ranks: dict[str, list[int]] = {s: [] for s in systems}
+    ranks: dict[str, dict[str, list[int]]] = {}
     all_ms: list[float] = []
+    unseen_ms: list[float] = []
     for pc in papers:
         per = {}
+        ranks[pc.name] = {}
         for sname, fn in systems.items():
-            r = ranks_for(pc, fn, same_title)
-            all_ranks[sname] += r
-            # The first case of a paper pays for its caches (entry embeddings, history windows): latency is
-            # reported after that warm-up, as for a server that has seen the document once.
-            per[sname] = metrics(r, pc.ms[1:] if sname == "startref" else None)
-        all_ms += pc.ms[1:]
+            r = _ranks(pc, fn, same_title)
+            ranks[pc.name][sname] = r
+            # Latency: the timed sample of this paper's cases (see ``collect``), none of them its first.
+            per[sname] = metrics(r, pc.ms if sname == "startref" else None)
+        all_ms += pc.ms
+        if pc.name.split("__")[0] not in owners_in_training:
+            unseen_ms += pc.ms
         results[pc.name] = per
         s = per["startref"]
+        plain = pct(per["MiniLM (plain)"]["hit@1"]) if "MiniLM (plain)" in per else "-"
         rows.append([pc.name[:38], pc.field[:14], str(len(pc.cases)), str(len(pc.index)), pct(per["BM25"]["hit@1"]),
-                     pct(per["MiniLM"]["hit@1"]), pct(s["hit@1"]), pct(s["hit@5"]), f"{s['mrr']:.3f}",
-                     f"{s.get('p50_ms', 0):.0f}", f"{s.get('p95_ms', 0):.0f}"])
-    overall = {s: metrics(r, all_ms if s == "startref" else None) for s, r in all_ranks.items()}
+                     plain, pct(per["MiniLM + adapter"]["hit@1"]), pct(s["hit@1"]), pct(s["hit@5"]),
+                     f"{s['mrr']:.3f}", _ms(s, "p50_ms"), _ms(s, "p95_ms")])
+
+    def pooled(sname: str, keep) -> list[int]:  # type: ignore[no-untyped-def]
+        return [r for pc in papers if keep(pc) for r in ranks[pc.name][sname]]
+
+    subsets = {
+        "all dev papers": lambda pc: True,
+        "owners not in training": lambda pc: pc.name.split("__")[0] not in owners_in_training,
+    }
+    overall = {s: metrics(pooled(s, subsets["all dev papers"]), all_ms if s == "startref" else None) for s in systems}
+    unseen = {s: metrics(pooled(s, subsets["owners not in training"]), unseen_ms if s == "startref" else None)
+              for s in systems}
     macro = {s: {m: float(np.mean([results[p.name][s][m] for p in papers])) for m in ("hit@1", "hit@5", "mrr")} for s in systems}
     results["overall"] = overall
+    results["owners_not_in_training"] = unseen
     results["macro"] = macro
     o = overall["startref"]
-    rows.append(["OVERALL (all cases)", "", str(int(o["n"])), "", pct(overall["BM25"]["hit@1"]), pct(overall["MiniLM"]["hit@1"]),
-                 pct(o["hit@1"]), pct(o["hit@5"]), f"{o['mrr']:.3f}", f"{o['p50_ms']:.0f}", f"{o['p95_ms']:.0f}"])
+    plain_all = pct(overall["MiniLM (plain)"]["hit@1"]) if "MiniLM (plain)" in overall else "-"
+    rows.append(["OVERALL (all cases)", "", str(int(o["n"])), "", pct(overall["BM25"]["hit@1"]), plain_all,
+                 pct(overall["MiniLM + adapter"]["hit@1"]), pct(o["hit@1"]), pct(o["hit@5"]), f"{o['mrr']:.3f}",
+                 _ms(o, "p50_ms"), _ms(o, "p95_ms")])
     m = macro["startref"]
-    rows.append(["MEAN OF PAPERS", "", "", "", pct(macro["BM25"]["hit@1"]), pct(macro["MiniLM"]["hit@1"]), pct(m["hit@1"]),
-                 pct(m["hit@5"]), f"{m['mrr']:.3f}", "", ""])
-    header = ["paper", "field", "cases", "entries", "BM25 @1", "MiniLM @1", "startref @1", "@5", "MRR", "p50 ms", "p95 ms"]
+    rows.append(["MEAN OF PAPERS", "", "", "", pct(macro["BM25"]["hit@1"]),
+                 pct(macro["MiniLM (plain)"]["hit@1"]) if "MiniLM (plain)" in macro else "-",
+                 pct(macro["MiniLM + adapter"]["hit@1"]), pct(m["hit@1"]), pct(m["hit@5"]), f"{m['mrr']:.3f}", "", ""])
+    header = ["paper", "field", "cases", "entries", "BM25 @1", "MiniLM plain @1", "MiniLM+adapter @1", "startref @1",
+              "@5", "MRR", "p50 ms", "p95 ms"]
     summary_rows = []
-    for sname in systems:
-        ov = overall[sname]
-        summary_rows.append([sname, pct(ov["hit@1"]), pct(ov["hit@5"]), f"{ov['mrr']:.3f}", f"{ov['mrr@10']:.3f}",
-                             pct(macro[sname]["hit@1"]), pct(macro[sname]["hit@5"])])
+    for label, table_ in (("all dev papers", overall), ("owners not in training", unseen)):
+        for sname in systems:
+            ov = table_[sname]
+            summary_rows.append([sname, label, str(int(ov["n"])), pct(ov["hit@1"]), pct(ov["hit@5"]),
+                                 pct(ov["hit@10"]), f"{ov['mrr']:.3f}", f"{ov['mrr@10']:.3f}",
+                                 _ms(ov, "p50_ms", ""), _ms(ov, "p95_ms", "")])
     by_field: dict[str, list[int]] = {}
     for pc in papers:
-        by_field.setdefault(pc.field, []).extend(ranks_for(pc, engine.ranker.score, same_title))
-    field_rows = [[f, str(len(r)), pct(metrics(r)["hit@1"]), pct(metrics(r)["hit@5"]), f"{metrics(r)['mrr@10']:.3f}"]
-                  for f, r in sorted(by_field.items())]
+        by_field.setdefault(pc.field, []).extend(ranks[pc.name]["startref"])
+    field_rows = [[f, str(len(r)), pct(metrics(r)["hit@1"]), pct(metrics(r)["hit@5"]), pct(metrics(r)["hit@10"]),
+                   f"{metrics(r)['mrr@10']:.3f}"] for f, r in sorted(by_field.items())]
     results["by_field"] = {f: metrics(r) for f, r in by_field.items()}
     text = (table(rows, header) + "\n\n" +
-            table(summary_rows, ["system", "hit@1", "hit@5", "MRR", "MRR@10", "hit@1 (mean of papers)", "hit@5 (mean of papers)"]) +
-            "\n\n" + table(field_rows, ["field", "cases", "startref hit@1", "hit@5", "MRR@10"]))
+            table(summary_rows, ["system", "papers", "cases", "hit@1", "hit@5", "hit@10", "MRR", "MRR@10", "p50 ms",
+                                 "p95 ms"]) +
+            "\n\n" + table(field_rows, ["field", "cases", "startref hit@1", "hit@5", "hit@10", "MRR@10"]))
     return text, results
 
 
 ABLATION_STEPS: list[tuple[str, tuple[str, ...]]] = [
     ("BM25 (context)", ("bm25", "bm25_z")),
-    ("+ MiniLM (context, sentence, last words)", ("enc_sim", "enc_z", "enc_top", "enc_sentence", "enc_near")),
+    ("+ MiniLM + adapter (context, sentence, last words)", ("enc_sim", "enc_z", "enc_top", "enc_sentence", "enc_near")),
     ("+ near words (BM25 of last/next words, author, year, key, acronym)",
      ("bm25_near", "bm25_sentence", "bm25_last", "bm25_after", "author_near", "author_adjacent", "year_near",
       "key_near", "acronym_near", "query_etal")),
@@ -249,7 +364,7 @@ def ablation(train: list[PaperCases], dev: list[PaperCases], engine: Engine, tim
     a paper's first case, which pays for the paper's caches) it times building the query plus computing only that
     row's features (``compute_features(..., only=...)``, the encoder's text cache emptied first) and scoring them.
     """
-    from startref.citations.query import build_query
+    from startref.citations.evaluation import case_query
     from startref.latex.cites import find_cites
     from startref.latex.commands import syntax_with_user_wrappers
 
@@ -268,8 +383,7 @@ def ablation(train: list[PaperCases], dev: list[PaperCases], engine: Engine, tim
             case, doc_cites = pc.cases[j], cites[id(pc)]
             engine.encoder.forget_texts()
             t0 = time.perf_counter()
-            query = build_query(pc.text, case.offset, pc.index, doc_cites[: case.ordinal],
-                                after_start=doc_cites[case.ordinal].end)
+            query = case_query(pc.text, pc.index, doc_cites, case.ordinal)
             feats = compute_features(query, fx, engine.encoder, only=names)
             np.argsort(-score_fn(feats))
             out.append((time.perf_counter() - t0) * 1000)
@@ -326,10 +440,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ablation", action="store_true", help="train per signal set on --train, score on dev")
     parser.add_argument("--lm", type=int, default=0, metavar="N", help="also measure the LM stage on N cases per paper")
     parser.add_argument("--train-max-cases", type=int, default=40, help="cases per training paper for --ablation")
+    parser.add_argument("--protocol", action="append", choices=PROTOCOLS, default=None,
+                        help="default (the finished paper), drafting (nothing after the cursor), shuffled-bib; "
+                        "repeat for several (default: default)")
+    parser.add_argument("--no-plain", action="store_true", help="skip the plain-MiniLM baseline (saves an encoder call per case)")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="dev features mined by scripts/mine_features.py (own bibliography; reused when unchanged)")
+    parser.add_argument("--timed", type=int, default=300, help="cases timed through the real path per protocol")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
+    from startref.citations.encoder import load_encoder
+
     engine = Engine(EngineConfig(use_generator=False, model_dir=args.model_dir))
+    plain = None if args.no_plain else load_encoder(None, adapter=None, keep_traced=False)
+    owners = training_owners(args.train)
     out: dict[str, object] = {}
     library = None
     same_title = None
@@ -338,12 +463,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         library = _unique_merge(parts)
         same_title = title_normaliser(library)
         print(f"library: {len(library)} entries", file=sys.stderr)
-    dev = collect(args.papers, engine, library)
-    text, results = main_table(dev, engine, same_title)
-    print(("## Library setting\n\n" if library else "## Own bibliography\n\n") + text + "\n")
-    out["main"] = results
+    overlap = sorted(owners & {p.name.split("__")[0] for p in args.papers.iterdir() if p.is_dir()})
+    print(f"owners with papers in both training and dev: {', '.join(overlap) or 'none'}\n")
+    protocols = args.protocol or ["default"]
+    compare: list[list[str]] = []
+    dev: list[PaperCases] = []
+    for protocol in protocols:
+        lib = shuffled(library, "library") if library is not None and protocol == "shuffled-bib" else library
+        cases = collect(args.papers, engine, lib, protocol=protocol, plain=plain, cache=args.cache, timed=args.timed)
+        text, results = main_table(cases, engine, same_title, owners)
+        setting = "Library setting" if library else "Own bibliography"
+        print(f"## {setting}, protocol: {protocol}\n\n" + text + "\n")
+        out["main" if protocol == "default" else f"main[{protocol}]"] = results
+        for label, key in (("all dev papers", "overall"), ("owners not in training", "owners_not_in_training")):
+            r = results[key]["startref"]
+            compare.append([protocol, label, str(int(r["n"])), pct(r["hit@1"]), pct(r["hit@5"]), pct(r["hit@10"]),
+                            f"{r['mrr@10']:.3f}", _ms(r, "p50_ms"), _ms(r, "p95_ms")])
+        if protocol == "default" or not dev:
+            dev = cases
+    if len(protocols) > 1:
+        print("## startref by protocol\n\n" + table(compare, ["protocol", "papers", "cases", "hit@1", "hit@5", "hit@10",
+                                                               "MRR@10", "p50 ms", "p95 ms"]) + "\n")
     if args.ablation:
-        train = collect(args.train, engine, quiet=True, max_cases=args.train_max_cases)
+        train = collect(args.train, engine, quiet=True, max_cases=args.train_max_cases, timed=0)
         text, results = ablation(train, dev, engine)
         print("## Ablation\n\n" + text + "\n")
         out["ablation"] = results

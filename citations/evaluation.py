@@ -4,13 +4,20 @@ The protocol (the same for ``startref eval``, the bench and ``startref train``):
 are in the bibliography, the cursor is put where the command stood; the text before keeps its earlier cites (the
 history), the command itself and every cite command after it are removed; the candidates are the whole
 bibliography. A case is a hit@k when any of its keys is among the first k suggestions.
+
+Masking is the server's: the query is built from ALL cite commands of the document (``build_query`` cuts each one
+out of the text by its parsed span), not only the earlier ones. Passing only the earlier ones left later commands to
+the plain-text conversion, which misses ``\\Cite``/``\\Citeauthor`` and a command cut in half by the after-window,
+so a key could leak into the text after the cursor.
+
+``drafting=True`` is the protocol of someone writing left to right: nothing after the cursor exists yet.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +35,7 @@ from startref.latex.discovery import discover_bibliographies, flatten_document
 if TYPE_CHECKING:
     from startref.citations.engine import Engine, RankedEntry
 
-__all__ = ["Case", "mine_cases", "EvalReport", "evaluate_document", "evaluate_cases", "load_paper", "Paper"]
+__all__ = ["Case", "mine_cases", "case_query", "EvalReport", "evaluate_document", "evaluate_cases", "load_paper", "Paper"]
 
 
 @dataclass(frozen=True)
@@ -66,8 +73,11 @@ def load_paper(tex_path: Path, bib: Sequence[Path] | None = None) -> Paper:
     return Paper(Path(tex_path), flat.text, load_bibliography(files))
 
 
-def mine_cases(text: str, index: BibIndex, cites: Sequence[CiteCommand] | None = None) -> Iterator[Case]:
-    """Every leave-one-out case of ``text``: one per cite command with at least one key in ``index``."""
+def mine_cases(
+    text: str, index: BibIndex, cites: Sequence[CiteCommand] | None = None, *, drafting: bool = False
+) -> Iterator[Case]:
+    """Every leave-one-out case of ``text``: one per cite command with at least one key in ``index``; with
+    ``drafting`` the query sees no text after the cursor."""
     if cites is None:
         cites = find_cites(text, syntax_with_user_wrappers(text))
     line, last = 1, 0
@@ -81,8 +91,17 @@ def mine_cases(text: str, index: BibIndex, cites: Sequence[CiteCommand] | None =
                 gold.append(entry.key)
         if not gold:
             continue
-        query = build_query(text, cite.start, index, cites[:ordinal], after_start=cite.end)
+        query = case_query(text, index, cites, ordinal, drafting=drafting)
         yield Case(ordinal, cite.start, line, cite.command, tuple(gold), query)
+
+
+def case_query(
+    text: str, index: BibIndex, cites: Sequence[CiteCommand], ordinal: int, *, drafting: bool = False
+) -> Query:
+    """The query at cite command ``ordinal`` with it masked, exactly as the server builds one (all of ``cites``)."""
+    cite = cites[ordinal]
+    query = build_query(text, cite.start, index, cites, after_start=cite.end)
+    return replace(query, after="") if drafting else query
 
 
 @dataclass

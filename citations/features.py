@@ -34,7 +34,10 @@ from startref.citations.encoder import SentenceEncoder
 from startref.citations.text import STOPWORDS, fold, tokenize
 from startref.latex.sections import Outline
 
-__all__ = ["FEATURE_NAMES", "PriorCite", "Query", "IndexFeatures", "index_features", "compute_features", "encoder_texts"]
+__all__ = [
+    "FEATURE_NAMES", "PriorCite", "Query", "IndexFeatures", "index_features", "compute_features", "encoder_texts",
+    "query_encoder_texts",
+]
 
 FEATURE_NAMES: tuple[str, ...] = (
     "enc_sim",  # cosine(context, entry title)
@@ -202,14 +205,15 @@ _INDEX_CACHE: ByteLRU[tuple[str, str], IndexFeatures] = ByteLRU(
 
 def index_features(index: BibIndex, encoder: SentenceEncoder) -> IndexFeatures:
     """The cached per-bibliography data for ``index`` (entry embeddings come from the encoder's disk cache)."""
-    cache_key = (index.fingerprint, str(encoder.path))
-    hit = _INDEX_CACHE.get(cache_key)
+    # The adapter is part of the key: the plain and the fine-tuned MiniLM share a path but not their embeddings.
+    cache_key = (index.fingerprint, f"{encoder.path}|{getattr(encoder, 'adapter_digest', '')}")
+    hit = _INDEX_CACHE.get(cache_key)  # ByteLRU holds its own lock
     if hit is not None:
         return hit
     entries = list(index.entries)
     texts = [entry_text(e) for e in entries]
     emb = encoder.encode_corpus(texts, index.fingerprint) if entries else np.zeros((0, encoder.dim), np.float32)
-    years = [e.year[:4] if e.year[:4].isdigit() else "" for e in entries]
+    years = [_plausible_year(e.year) for e in entries]
     feats = IndexFeatures(
         index=index,
         keys=[e.key for e in entries],
@@ -225,6 +229,14 @@ def index_features(index: BibIndex, encoder: SentenceEncoder) -> IndexFeatures:
         is_misc=np.array([1.0 if e.entry_type.lower() in _MISC_TYPES or not e.venue.strip() else 0.0 for e in entries], np.float32),
     )
     return _INDEX_CACHE.put(cache_key, feats)
+
+
+def _plausible_year(raw: str) -> str:
+    """The entry's four-digit year, or "" (unknown). Why the range: a .bib with ``year = {18}`` made
+    ``year_recent`` -19.3, far outside anything the ranker was trained on, and that one entry then topped 37 of 40
+    library requests; an implausible year is treated like a missing one."""
+    head = raw.strip()[:4]
+    return head if len(head) == 4 and head.isdigit() and 1400 <= int(head) <= 2100 else ""
 
 
 def _zscore(x: np.ndarray) -> np.ndarray:
@@ -487,6 +499,13 @@ def encoder_texts(query: Query, sentence: str | None = None) -> dict[str, str]:
         "sentence": sentence.strip() or " ",
         "near": " ".join(query.before[-160:].split()[-25:]) or " ",
     }
+
+
+def query_encoder_texts(query: Query) -> list[str]:
+    """The texts ``compute_features`` embeds for ``query``, as a list: mining encodes those of many queries in one
+    batched call first (several times faster on CPU than one call per query), and the features then read the
+    encoder's cache."""
+    return list(encoder_texts(query).values())
 
 
 def compute_features(

@@ -19,7 +19,7 @@ import numpy as np
 from startref.citations.encoder import SentenceEncoder
 from startref.citations.errors import BibliographyError, StartrefError
 from startref.citations.evaluation import Paper, load_paper, mine_cases
-from startref.citations.features import FEATURE_NAMES, compute_features, index_features
+from startref.citations.features import FEATURE_NAMES
 from startref.citations.ranker import Ranker, fit_listwise, fit_mlp_listwise
 from startref.latex.errors import LatexInputError
 
@@ -104,31 +104,24 @@ def feature_groups(
     progress: Callable[[str], None] | None = None,
     max_cases_per_paper: int = 300,
     seed: int = 0,
+    *,
+    cache_dir: Path | None = None,
+    drafting_share: float = 0.0,
 ) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
     """(paper name, features, gold mask) for every mined case; papers that cannot be read are reported and skipped.
 
     ``encoder`` may be a function of the paper's name: cross-fitting mines each paper with an encoder adapter that
-    was NOT fine-tuned on it, so the ranker learns how much the encoder is worth on unseen papers.
+    was NOT fine-tuned on it, so the ranker learns how much the encoder is worth on unseen papers. With
+    ``drafting_share`` that share of each paper's cases (seeded) sees nothing after the cursor, as when drafting;
+    ``cache_dir`` keeps the mined features for the next run (``mining_cache``).
     """
-    for paper, loaded in _readable(papers, progress):
-        rng = random.Random(f"{seed}:{paper.name}")  # per paper: the sample does not depend on order or split
-        if len(loaded.index) < 2:
-            continue
-        cases = list(mine_cases(loaded.text, loaded.index))
-        if len(cases) > max_cases_per_paper:
-            cases = sorted(rng.sample(cases, max_cases_per_paper), key=lambda c: c.ordinal)
-        if not cases:  # nothing to learn from (no cite key found in its bibliography)
-            if progress:
-                progress(f"{paper.name}: 0 cases, {len(loaded.index)} entries")
-            continue
-        paper_encoder = encoder if isinstance(encoder, SentenceEncoder) else encoder(paper.name)
-        fx = index_features(loaded.index, paper_encoder)
-        for case in cases:
-            feats = compute_features(case.query, fx, paper_encoder)
-            gold = np.array([k in case.gold for k in fx.keys], dtype=bool)
-            yield paper.name, feats, gold
-        if progress:
-            progress(f"{paper.name}: {len(cases)} cases, {len(loaded.index)} entries")
+    from startref.citations.mining_cache import cached_mine
+
+    loaded = ((paper.name, paper_text) for paper, paper_text in _readable(papers, progress))
+    for mined in cached_mine(loaded, encoder, cache_dir, max_cases=max_cases_per_paper, seed=seed,
+                             drafting_share=drafting_share, progress=progress):
+        for feats, gold in mined.groups(drafting=drafting_share > 0):
+            yield mined.name, feats, gold
 
 
 def encoder_pairs(
@@ -208,12 +201,20 @@ def crossfit_encoders(crossfit: Path, base: str | Path | None = None) -> Callabl
     """
     from startref.citations.encoder import load_encoder
 
+    from startref.citations.encoder_training import ADAPTER_FILE
+
     halves = json.loads((crossfit / "halves.json").read_text(encoding="utf-8"))
+    full = crossfit.parent  # the adapter fine-tuned on all papers of halves.json (write_crossfit's layout)
 
     def encoder_for(name: str) -> SentenceEncoder:
         half = halves.get(name)
         if half is None:
-            raise StartrefError(f"{crossfit / 'halves.json'}: paper {name!r} has no half; re-run the fine-tuning")
+            # A paper added to the corpus after the adapters were fine-tuned: no adapter has seen it, so the full
+            # one is as unseen for it as the other half's adapter is for a paper of the halves.
+            if not (full / ADAPTER_FILE).is_file():
+                raise StartrefError(f"{crossfit / 'halves.json'}: paper {name!r} has no half and {full} holds no "
+                                    f"adapter; re-run the fine-tuning")
+            return load_encoder(base, adapter=full, keep_traced=False)
         return load_encoder(base, adapter=crossfit / f"h{1 - int(half)}", keep_traced=False)
 
     return encoder_for
@@ -233,17 +234,32 @@ def train_ranker(
     max_cases_per_paper: int = 300,
     progress: Callable[[str], None] | None = None,
     extra_meta: dict[str, object] | None = None,
+    cache_dir: Path | None = None,
+    drafting_share: float = 0.0,
+    only: Sequence[str] | None = None,
 ) -> TrainResult:
-    """Mine ``corpus``, fit the listwise ranker, write ``out_dir/ranker.json``; deterministic for a given seed."""
+    """Mine ``corpus``, fit the listwise ranker, write ``out_dir/ranker.json``; deterministic for a given seed.
+
+    ``drafting_share``: that share of the cases is mined with nothing after the cursor; ``cache_dir``: keep (and
+    reuse) the mined features there; ``only``: train on these papers of the corpus (by name) and no others, e.g.
+    the papers an earlier ``training.json`` lists, so a grown corpus still reproduces that ranker."""
     papers = find_corpus_papers(corpus)
+    if only is not None:
+        missing = sorted(set(only) - {p.name for p in papers})
+        if missing:
+            raise StartrefError(f"{corpus}: papers named for training are missing: {', '.join(missing[:5])}"
+                                + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
+        papers = [p for p in papers if p.name in set(only)]
     if not papers:
         raise StartrefError(f"{corpus}: no papers found (folders with SOURCE.txt, or .tex files with \\documentclass)")
     groups: list[tuple[np.ndarray, np.ndarray]] = []
     names: set[str] = set()
-    for name, feats, gold in feature_groups(papers, encoder, progress, max_cases_per_paper, seed=options.seed):
+    for name, feats, gold in feature_groups(papers, encoder, progress, max_cases_per_paper, seed=options.seed,
+                                            cache_dir=cache_dir, drafting_share=drafting_share):
         groups.append((feats, gold))
         names.add(name)
-    meta = {"corpus": Path(corpus).name, "max_cases_per_paper": max_cases_per_paper, **(extra_meta or {})}
+    meta = {"corpus": Path(corpus).name, "max_cases_per_paper": max_cases_per_paper,
+            "drafting_share": drafting_share, **(extra_meta or {})}
     return fit_and_save(groups, names, out_dir, options, progress=progress, extra_meta=meta)
 
 

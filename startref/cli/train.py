@@ -57,6 +57,20 @@ def register(subparsers: Any) -> None:
         "DIR/h0, DIR/h1, as --encoder-epochs writes them to MODEL_DIR/crossfit); without it, an adapter fine-tuned "
         "on these same papers would look better to the ranker than it is on new ones",
     )
+    parser.add_argument(
+        "--drafting-share", type=float, default=0.0, metavar="F",
+        help="share of the citations mined with nothing after the cursor, as when drafting (default 0)",
+    )
+    parser.add_argument(
+        "--cache", type=Path, metavar="DIR",
+        help="keep the mined features in DIR (one file per paper) and reuse them while paper, encoder and options "
+        "are unchanged: a second fit skips the mining",
+    )
+    parser.add_argument(
+        "--papers-from", type=Path, metavar="TRAINING_JSON",
+        help="train only on the papers this training.json lists (as every trained model dir holds one): a corpus "
+        "that has grown since still reproduces that model",
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-paper progress lines")
     parser.set_defaults(func=run)
 
@@ -119,6 +133,19 @@ def small_corpus_warning(queries: int, papers: int, output: Path) -> str | None:
     )
 
 
+def _papers_from(path: Path) -> list[str]:
+    """The paper names a ``training.json`` lists."""
+    from startref.citations.errors import StartrefError
+
+    try:
+        papers = json.loads(path.read_text(encoding="utf-8"))["papers"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise StartrefError(f"{path}: not a training.json with a list of papers ({exc})") from exc
+    if not isinstance(papers, list) or not all(isinstance(p, str) for p in papers):
+        raise StartrefError(f"{path}: \"papers\" must be a list of paper names")
+    return papers
+
+
 def run(args: argparse.Namespace) -> int:
     """Train and print the learned weights."""
     from startref.citations.encoder import load_encoder
@@ -128,6 +155,11 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(message, file=sys.stderr, flush=True)
 
+    from startref.citations.errors import StartrefError
+
+    if not 0.0 <= args.drafting_share <= 1.0:
+        raise StartrefError(f"--drafting-share {args.drafting_share}: must be between 0 and 1")
+    only = _papers_from(args.papers_from) if args.papers_from else None
     adapter = _adapter(args, progress)
     encoder = crossfit_encoders(args.crossfit, args.encoder) if args.crossfit else load_encoder(args.encoder, adapter=adapter)
     options = FitOptions(kind=args.ranker, l2=args.l2, hidden=args.hidden, steps=args.steps, members=args.members,
@@ -135,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
     result = train_ranker(
         args.corpus, args.output, encoder, options, max_cases_per_paper=args.max_cases, progress=progress,
         extra_meta={"crossfit": str(args.crossfit)} if args.crossfit else None,
+        cache_dir=args.cache, drafting_share=args.drafting_share, only=only,
     )
     print(f"trained on {result.queries} citations from {result.papers} papers -> {args.output / 'ranker.json'}")
     warning = small_corpus_warning(result.queries, result.papers, args.output)

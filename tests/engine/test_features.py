@@ -145,3 +145,14 @@ def test_a_subset_of_columns_is_computed_alone_and_matches_the_full_matrix(
         assert bool(calls) == any(name.startswith("enc_") for name in names), names
     with pytest.raises(ValueError, match="no_such_feature"):
         compute_features(query, fx, engine.encoder, only=["bm25", "no_such_feature"])
+
+
+def test_an_implausible_year_counts_as_missing_not_as_year_18(engine: Engine) -> None:
+    """``year = {18}`` once made ``year_recent`` -19.3 and put that entry first for almost every library query."""
+    index = parse_bib_text("@article{odd, title={A}, year={18}}\n@article{ok, title={B}, year={2018}}\n"
+                           "@article{none, title={C}}\n")
+    fx = index_features(index, engine.encoder)
+    recent = dict(zip(fx.keys, fx.year_recent.tolist()))
+    assert recent["odd"] == recent["none"] == 0.0
+    assert abs(recent["ok"] - 0.68) < 1e-6
+    assert dict(zip(fx.keys, fx.years)) == {"odd": "", "ok": "2018", "none": ""}
