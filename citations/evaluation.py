@@ -35,7 +35,7 @@ from startref.latex.discovery import discover_bibliographies, flatten_document
 if TYPE_CHECKING:
     from startref.citations.engine import Engine, RankedEntry
 
-__all__ = ["Case", "mine_cases", "case_query", "EvalReport", "evaluate_document", "evaluate_cases", "load_paper", "Paper"]
+__all__ = ["Case", "mine_cases", "case_query", "EvalReport", "evaluate_document", "evaluate_cases", "load_paper", "Paper", "paper_cases"]
 
 
 @dataclass(frozen=True)
@@ -172,6 +172,20 @@ def engine_ranker(engine: "Engine", index: BibIndex, text: str | None = None) ->
     return rank
 
 
+def paper_cases(
+    tex_path: Path, bib: Sequence[Path] | None = None, max_cases: int | None = None
+) -> tuple[Paper, list[CiteCommand], list[Case]]:
+    """The paper, its cite commands and its leave-one-out cases (``max_cases`` of them spread evenly over the
+    document): what every evaluation of one document starts from."""
+    paper = load_paper(tex_path, bib)
+    cites = find_cites(paper.text, syntax_with_user_wrappers(paper.text))
+    cases = list(mine_cases(paper.text, paper.index, cites))
+    if max_cases is not None and len(cases) > max_cases:
+        step = len(cases) / max_cases
+        cases = [cases[int(i * step)] for i in range(max_cases)]
+    return paper, cites, cases
+
+
 def evaluate_document(
     engine: "Engine",
     tex_path: Path,
@@ -180,12 +194,7 @@ def evaluate_document(
     max_cases: int | None = None,
 ) -> EvalReport:
     """``startref eval``: leave-one-out accuracy of the engine's default path on one document."""
-    paper = load_paper(tex_path, bib)
-    cites = find_cites(paper.text, syntax_with_user_wrappers(paper.text))
-    cases = list(mine_cases(paper.text, paper.index, cites))
-    if max_cases is not None and len(cases) > max_cases:
-        step = len(cases) / max_cases
-        cases = [cases[int(i * step)] for i in range(max_cases)]
+    paper, cites, cases = paper_cases(tex_path, bib, max_cases)
     report = EvalReport(str(tex_path), len(paper.index), len(cites))
     rank = engine_ranker(engine, paper.index, paper.text)
     engine.rank(cases[0].query, paper.index) if cases else None  # warm caches: latency is per suggestion

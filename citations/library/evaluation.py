@@ -11,11 +11,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from startref.citations.evaluation import Case, EvalReport, evaluate_cases, load_paper, mine_cases
+from startref.citations.evaluation import Case, EvalReport, evaluate_cases, paper_cases
 from startref.citations.library.ranking import rank_with_library
 from startref.citations.library.store import Library
-from startref.latex.cites import find_cites
-from startref.latex.commands import syntax_with_user_wrappers
 
 if TYPE_CHECKING:
     from startref.citations.engine import Engine
@@ -33,12 +31,7 @@ def evaluate_with_library(
 ) -> EvalReport:
     """Leave-one-out accuracy when the library is ranked too; each case also records whether the top
     suggestion was an entry of the paper's .bib (``top_in_bib``)."""
-    paper = load_paper(tex_path, bib)
-    cites = find_cites(paper.text, syntax_with_user_wrappers(paper.text))
-    cases = list(mine_cases(paper.text, paper.index, cites))
-    if max_cases is not None and len(cases) > max_cases:
-        step = len(cases) / max_cases
-        cases = [cases[int(i * step)] for i in range(max_cases)]
+    paper, cites, cases = paper_cases(tex_path, bib, max_cases)
     report = EvalReport(str(tex_path), len(paper.index), len(cites))
     top_in_bib: list[bool] = []
 
