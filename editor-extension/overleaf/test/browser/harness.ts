@@ -133,7 +133,14 @@ export async function saveOptions(context: BrowserContext, extensionId: string, 
   const url = `chrome-extension://${extensionId}/options.html`;
   // on first install the extension opens its options page itself; that navigation can race with ours
   await page.goto(url).catch(() => page.goto(url));
-  await page.waitForFunction(() => (document.getElementById("serverUrl") as HTMLInputElement).value !== "");
+  // Wait for the page to fill its form from storage. Not waitForFunction: while its predicate is false Playwright
+  // polls it with eval, which an extension page's CSP (script-src 'self') refuses — the test then failed whenever
+  // the form was not filled at the first look. inputValue needs no eval.
+  const deadline = Date.now() + 10_000;
+  while ((await page.inputValue("#serverUrl")) === "") {
+    if (Date.now() > deadline) throw new Error("the options page never filled its form");
+    await page.waitForTimeout(50);
+  }
   for (const [name, value] of Object.entries(values)) {
     if (typeof value === "boolean") await page.setChecked(`#${name}`, value);
     else await page.fill(`#${name}`, value);
