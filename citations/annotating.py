@@ -71,6 +71,8 @@ def annotate_text(
     lib, lib_warning = engine.library_or_warning(library)
     if lib_warning:
         warnings.append(lib_warning)
+    if lib is not None:  # the library package is imported only when a library is in use
+        from startref.citations.library.ranking import plan_bib_edit, rank_with_library, target_for
     added: dict[str, Entry] = {}
     syntax = syntax_with_user_wrappers(text)
     cites = find_cites(text, syntax)
@@ -105,8 +107,6 @@ def annotate_text(
         if error is not None and error not in errors:
             errors.append(error)
         if lib is not None:
-            from startref.citations.library.ranking import rank_with_library
-
             ranked = rank_with_library(engine, lib, text, holder.start, cites, index, ranked, top=max(keep_k, 5),
                                        after_start=holder.end)
         if not ranked:
@@ -120,9 +120,7 @@ def annotate_text(
         edits.append(AnnotateEdit(holder.start, holder.end, line, text[holder.start : holder.end], new, shown))
     new_text = _apply(text, edits, keep_k)
     bib_edit = None
-    if added:
-        from startref.citations.library.ranking import plan_bib_edit, target_for
-
+    if added:  # only library entries are added, so the import above ran
         edit = plan_bib_edit(target_for(index, append_to, bib_text), list(added.values()))
         bib_edit = edit.to_dict() if edit is not None else None
     return AnnotateResult(text=new_text, edits=edits, bibliography=engine.summary(index), warnings=warnings,
