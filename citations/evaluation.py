@@ -30,7 +30,8 @@ from startref.citations.normalize import normalize_title
 from startref.citations.query import build_query
 from startref.latex.cites import CiteCommand, find_cites
 from startref.latex.commands import syntax_with_user_wrappers
-from startref.latex.discovery import discover_bibliographies, flatten_document
+from startref.latex.discovery import discover_bibliographies
+from startref.latex.flatten import flatten_document
 
 if TYPE_CHECKING:
     from startref.citations.engine import Engine, RankedEntry

@@ -7,15 +7,9 @@ it returns plain data (offsets, spans, paths) that the ranking engine, the CLI a
 from .cites import CiteCommand, comment_spans, find_cites, ignored_spans, in_spans, strip_cites
 from .commands import DEFAULT_CITE_SYNTAX, CiteSyntax, syntax_with_user_wrappers
 from .context import CursorContext, cursor_context, dominant_command, insertion_for, separator_style
-from .discovery import (
-    BibliographyDiscovery,
-    FlatDocument,
-    FlatPiece,
-    bibinputs_dirs,
-    discover_bibliographies,
-    find_root,
-    flatten_document,
-)
+from .discovery import BibliographyDiscovery, discover_bibliographies, find_root
+from .flatten import FlatDocument, FlatPiece, flatten_document
+from .inputs import bibinputs_dirs
 from .errors import LatexInputError
 from .placeholders import Placeholder, find_placeholders
 from .plaintext import MATH_PLACEHOLDER, galactica_ref, to_plain_text

@@ -17,7 +17,8 @@ from startref.citations.audit.findings import Location
 from startref.latex.cites import CiteCommand, find_cites
 from startref.latex.commands import CiteSyntax, syntax_with_user_wrappers
 from startref.filerules import ANY_FILE, FileRules
-from startref.latex.discovery import FlatDocument, FlatPiece, find_root, flatten_document
+from startref.latex.discovery import find_root
+from startref.latex.flatten import FlatDocument, FlatPiece, flatten_document
 
 __all__ = ["AuditDocument", "load_document", "document_from_text", "NOCITE_SYNTAX"]
 

@@ -6,7 +6,7 @@ import pytest
 
 from startref.latex.cites import comment_spans, find_cites, ignored_spans, strip_cites
 from startref.latex.commands import DEFAULT_CITE_SYNTAX, syntax_with_user_wrappers
-from startref.latex.discovery import flatten_document
+from startref.latex.flatten import flatten_document
 
 SINGLE = (
     "cite citep citet citealp citealt citeauthor citeyear citeyearpar parencite textcite autocite footcite "

@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 
 from startref.latex.cites import find_cites
-from startref.latex.discovery import discover_bibliographies, find_root, flatten_document
+from startref.latex.discovery import discover_bibliographies, find_root
+from startref.latex.flatten import flatten_document
 from startref.latex.errors import LatexInputError
 
 

@@ -8,7 +8,7 @@ import startref.latex as latex
 
 MODULES = [
     "errors", "source", "position", "commands", "cites", "context", "plaintext", "placeholders", "discovery",
-    "quicktext",
+    "flatten", "inputs", "quicktext",
 ]
 
 
