@@ -16,7 +16,8 @@ import bibtexparser
 import pytest
 
 from startref.citations import models
-from startref.citations.generation import END_REF, START_REF, GenerationOptions, TransformersGenerator, load_generator
+from startref.citations.generation import END_REF, START_REF, GenerationOptions, load_generator
+from startref.citations.local_generator import TransformersGenerator
 from startref.citations.title_trie import TitleChoice, TitleTrie
 
 pytestmark = pytest.mark.slow

@@ -18,9 +18,9 @@ from startref.citations.generation import (
     Generation,
     GenerationOptions,
     Generator,
-    TransformersGenerator,
     load_generator,
 )
+from startref.citations.local_generator import TransformersGenerator
 from startref.citations.title_trie import TitleChoice
 
 RESNET_CONTEXT = "Deep networks are hard to train, so we use residual connections"
