@@ -5,6 +5,8 @@
     python bench/check.py --speed                  # time a whole `check` of the largest dev papers
     python bench/check.py --scores out.json        # keep every key's score (re-analyse without re-ranking)
     python bench/check.py --from-scores out.json   # tables from saved scores
+    python bench/check.py --tune --shard 0/2 --scores a.json & python bench/check.py --tune --shard 1/2 --scores b.json
+    python bench/check.py --tune --from-scores a.json b.json   # two processes, then fit on both
 
 Protocol (issue 15): in each paper, a seeded random 5% of the cited keys (at least one) are replaced by another
 key of the same bibliography, half of them *near* (an entry with the same first author, else the most similar key
@@ -47,6 +49,9 @@ if TYPE_CHECKING:
 
 SHARE = 0.05
 NEAR_KEY_SIMILARITY = 0.6
+#: ``--tune`` ranks a seeded sample of this many training papers (all 130 take hours on two cores).
+TRAIN_PAPERS = 30
+PREFERENCES = [-100.0, 0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 100.0]
 CURVE = [-4.0, -3.0, -2.5, -2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
 
 
@@ -120,10 +125,12 @@ def score_paper(engine: Engine, text: str, index: BibIndex) -> list[dict]:
             for s in scores]
 
 
-def collect(papers_dir: Path, engine: Engine, seed: int, limit: int | None, untouched: bool) -> list[dict]:
+def collect(papers_dir: Path, engine: Engine, seed: int, limit: int | None, untouched: bool,
+            shard: tuple[int, int] = (0, 1)) -> list[dict]:
     papers = find_corpus_papers(papers_dir)
     if limit is not None and len(papers) > limit:
         papers = sorted(random.Random(seed).sample(papers, limit), key=lambda p: str(p.main_tex))
+    papers = papers[shard[0] :: shard[1]]
     out: list[dict] = []
     for paper in papers:
         name = paper.main_tex.relative_to(papers_dir).parts[0]
@@ -311,7 +318,9 @@ def main() -> int:
     parser.add_argument("--limit", type=int, help="at most N papers (a seeded sample)")
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--scores", type=Path, help="write every key's score here (JSON)")
-    parser.add_argument("--from-scores", type=Path, help="read scores written by --scores instead of ranking")
+    parser.add_argument("--from-scores", type=Path, nargs="+",
+                        help="read scores written by --scores instead of ranking (several: one run per shard)")
+    parser.add_argument("--shard", default="0/1", help="I/N: rank only every N-th paper from the I-th (parallel runs)")
     parser.add_argument("--speed", action="store_true", help="time a whole check of the two largest dev papers")
     args = parser.parse_args()
     engine = Engine()
@@ -320,10 +329,12 @@ def main() -> int:
         print(speed(engine))
         return 0
     if args.from_scores:
-        results = json.loads(args.from_scores.read_text(encoding="utf-8"))
+        results = [paper for f in args.from_scores for paper in json.loads(f.read_text(encoding="utf-8"))]
     else:
         papers_dir = args.papers or SHARED / ("train" if args.tune else "bench") / "papers"
-        results = collect(papers_dir, engine, args.seed, args.limit, untouched=not args.tune)
+        i, n = (int(x) for x in args.shard.split("/"))
+        limit = args.limit if args.limit is not None else (TRAIN_PAPERS if args.tune else None)
+        results = collect(papers_dir, engine, args.seed, limit, untouched=not args.tune, shard=(i, n))
         if args.scores:
             args.scores.write_text(json.dumps(results), encoding="utf-8")
     if args.tune:
@@ -334,6 +345,10 @@ def main() -> int:
         print("SUSPICION_WEIGHTS =", json.dumps({n: round(float(w), 4) for n, w in zip(miscitation.FEATURES, weights)}))
         print("SUSPICION_BIAS =", round(bias, 4))
         print("THRESHOLDS =", json.dumps(chosen))
+        fixes = {p: evaluate(results, chosen["high"], p)["fix_right"] for p in PREFERENCES}
+        print("NEAR_PREFERENCE =", max(fixes, key=lambda p: (fixes[p], -abs(p))),
+              " (first fix = original key among the swaps found at high:",
+              ", ".join(f"{p:g}: {pct(v)}" for p, v in fixes.items()) + ")")
         print(report(results, chosen))
     else:
         with_suspicion(results)

@@ -30,6 +30,9 @@ class CheckSettings:
     run: str = "onSave"
 
 
+#: The values each setting may take.
+_ALLOWED: dict[str, tuple[Any, ...]] = {"enabled": (True, False), "sensitivity": SENSITIVITIES,
+                                        "min_severity": SEVERITIES, "run": RUN_MODES}
 _FIELDS = {"enabled": "enabled", "sensitivity": "sensitivity", "minSeverity": "min_severity",
            "min_severity": "min_severity", "run": "run"}
 
@@ -65,24 +68,11 @@ def read_check_settings(value: Any, current: CheckSettings | None = None) -> tup
         field = _FIELDS.get(name)
         if field is None:
             problems.append(f"unknown setting startref.check.{name} ignored")
-        elif field == "enabled":
-            if isinstance(item, bool):
-                changes[field] = item
-            else:
-                problems.append(f"startref.check.enabled must be true or false, not {item!r}")
-        elif field == "sensitivity":
-            if item in SENSITIVITIES:
-                changes[field] = item
-            else:
-                problems.append(f"startref.check.sensitivity {item!r} ignored (expected {', '.join(SENSITIVITIES)})")
-        elif field == "min_severity":
-            if item in SEVERITIES:
-                changes[field] = item
-            else:
-                problems.append(f"startref.check.minSeverity {item!r} ignored (expected {', '.join(SEVERITIES)})")
-        elif field == "run":
-            if item in RUN_MODES:
-                changes[field] = item
-            else:
-                problems.append(f"startref.check.run {item!r} ignored (expected {', '.join(RUN_MODES)})")
+            continue
+        allowed = _ALLOWED[field]
+        if item in allowed and (field != "enabled" or isinstance(item, bool)):
+            changes[field] = item
+        else:
+            shown = ", ".join(str(a).lower() for a in allowed)
+            problems.append(f"startref.check.{name} {item!r} ignored (expected {shown})")
     return replace(settings, **changes), problems

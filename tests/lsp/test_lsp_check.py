@@ -77,6 +77,18 @@ def _line_col(text: str, offset: int) -> tuple[int, int]:
     return text.count("\n", 0, offset), offset - (text.rfind("\n", 0, offset) + 1)
 
 
+async def _open_swapped(client: LanguageClient, paper: Path, name: str) -> tuple[str, str, int, int, int]:
+    """The paper with the injected key, opened as ``name``: (uri, text, line, start, end of the key), once its
+    warning is published."""
+    original = (paper.parent / "main.tex").read_text(encoding="utf-8")
+    text = original.replace(GENUINE, SWAPPED, 1)
+    uri = _open(client, _document(paper, name, text), text)
+    line, start, end = _swapped_key_range(original)
+    await _until(client, uri, lambda ds: any(d.range.start.line == line and d.range.start.character == start
+                                             for d in _miscitations(ds)))
+    return uri, text, line, start, end
+
+
 def _swapped_key_range(text: str) -> tuple[int, int, int]:
     """Where the injected key stands (the paper cites HughEtal12 genuinely earlier: find the swapped spot)."""
     at = text.index(GENUINE) + len(r"\citep{")
@@ -85,12 +97,9 @@ def _swapped_key_range(text: str) -> tuple[int, int, int]:
 
 
 async def test_an_injected_wrong_key_is_a_warning_with_a_preferred_quick_fix(client: LanguageClient, paper: Path) -> None:
-    original = (paper.parent / "main.tex").read_text(encoding="utf-8")
-    text = original.replace(GENUINE, SWAPPED, 1)
-    uri = _open(client, _document(paper, "swapped.tex", text), text)
-    line, start, end = _swapped_key_range(original)
+    uri, _text, line, start, end = await _open_swapped(client, paper, "swapped.tex")
     at_swap = lambda d: d.range.start.line == line and d.range.start.character == start  # noqa: E731
-    found = await _until(client, uri, lambda ds: any(at_swap(d) for d in _miscitations(ds)))
+    found = list(client.diagnostics[uri])
     diag = next(d for d in _miscitations(found) if at_swap(d))
     assert diag.severity == types.DiagnosticSeverity.Warning and diag.source == "startref"
     assert diag.range.end == types.Position(line=line, character=end)
@@ -114,11 +123,7 @@ async def test_an_injected_wrong_key_is_a_warning_with_a_preferred_quick_fix(cli
 
 
 async def test_the_diagnostic_follows_its_key_while_typing_and_leaves_with_it(client: LanguageClient, paper: Path) -> None:
-    original = (paper.parent / "main.tex").read_text(encoding="utf-8")
-    text = original.replace(GENUINE, SWAPPED, 1)
-    uri = _open(client, _document(paper, "moving.tex", text), text)
-    line, start, _end = _swapped_key_range(original)
-    await _until(client, uri, lambda ds: any(d.range.start.line == line for d in _miscitations(ds)))
+    uri, _text, line, start, _end = await _open_swapped(client, paper, "moving.tex")
     # Two lines typed at the top (no save: the audit does not rerun): the warning moves down with its key.
     client.text_document_did_change(types.DidChangeTextDocumentParams(
         text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
@@ -153,11 +158,7 @@ async def test_an_undefined_key_offers_the_closest_key(client: LanguageClient, p
 
 
 async def test_settings_turn_the_check_off_and_on(client: LanguageClient, paper: Path) -> None:
-    original = (paper.parent / "main.tex").read_text(encoding="utf-8")
-    text = original.replace(GENUINE, SWAPPED, 1)
-    uri = _open(client, _document(paper, "settings.tex", text), text)
-    line, _start, _end = _swapped_key_range(original)
-    await _until(client, uri, lambda ds: any(d.range.start.line == line for d in _miscitations(ds)))
+    uri, _text, line, _start, _end = await _open_swapped(client, paper, "settings.tex")
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
         settings={"startref": {"check": {"enabled": False}}}))
     await _until(client, uri, lambda ds: not _miscitations(ds) and all(d.source == "startref" for d in ds))
