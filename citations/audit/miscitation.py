@@ -50,19 +50,17 @@ __all__ = [
 SENSITIVITIES: tuple[str, ...] = ("low", "default", "high")
 
 #: The inputs of the model, in ``suspicion_inputs``' column order.
-FEATURES: tuple[str, ...] = ("margin", "z", "rank_share", "recited", "near_up", "near_above")
+FEATURES: tuple[str, ...] = ("margin", "z", "rank_share", "recited", "near_above")
 #: Log-odds model over ``suspicion_inputs`` (bench/check.py --tune, logistic regression on 30 shared/train papers).
-SUSPICION_WEIGHTS: Mapping[str, float] = {"margin": 0.1937, "z": 1.005, "rank_share": 1.8558, "recited": 0.4666,
-                                          "near_up": 0.0, "near_above": 0.0}
-SUSPICION_BIAS = -5.0368
-#: A near key's margin counts up to this (a margin of 20 is already e^20 times as likely).
-NEAR_CAP = 20.0
+SUSPICION_WEIGHTS: Mapping[str, float] = {"margin": 0.1527, "z": 1.0725, "rank_share": 1.9366, "recited": 0.4528,
+                                          "near_above": 0.8302}
+SUSPICION_BIAS = -5.2013
 #: A near key that beats the cited one is suggested first when the best entry overall beats it by at most this
 #: much (logits): a near confusion is the likelier error (bench/check.py --tune: fix accuracy on shared/train).
-NEAR_PREFERENCE = 1.0
+NEAR_PREFERENCE = 5.0
 #: Suspicion (log-odds) from which a key is flagged: the lowest that kept genuine citations of the shared/train
 #: papers flagged at <= 1 (low), 3 (default) and 8 (high) per 100 (bench/check.py --tune).
-THRESHOLDS: Mapping[str, float] = {"low": -0.25, "default": -1.25, "high": -2.1}
+THRESHOLDS: Mapping[str, float] = {"low": -0.35, "default": -1.2, "high": -2.1}
 #: The z of a margin divides by the document's interquartile range, at least this (a short paper's few margins).
 MIN_SPREAD = 0.5
 
@@ -103,8 +101,9 @@ def suspicion_inputs(margins: Sequence[float], ranks: Sequence[int], entries: Se
                      recited: Sequence[bool], near_margins: Sequence[float] | None = None) -> np.ndarray:
     """The model's inputs for one document's keys (columns: ``FEATURES``); keys without an alternative (a one-entry
     bibliography) have margin ``-inf`` and are left out of the document's statistics. ``near_margins``: each key's
-    margin to its best near key (``-inf``: none), read as how far a near key beats it (``near_up``, capped) and
-    whether one does (``near_above``)."""
+    margin to its best near key (``-inf``: none), read as whether a near key beats it (``near_above``: the prior
+    that a near confusion is likelier than any other; how far it beats it added nothing in cross-validation on
+    shared/train)."""
     m = np.asarray(margins, dtype=np.float64)
     finite = m[np.isfinite(m)]
     if finite.size:
@@ -115,9 +114,8 @@ def suspicion_inputs(margins: Sequence[float], ranks: Sequence[int], entries: Se
     safe = np.where(np.isfinite(m), m, -50.0)
     share = np.asarray(ranks, np.float64) / np.maximum(np.asarray(entries, np.float64), 1.0)
     near = np.full(m.shape, -np.inf) if near_margins is None else np.asarray(near_margins, dtype=np.float64)
-    near_up = np.clip(np.where(np.isfinite(near), near, 0.0), 0.0, NEAR_CAP)
     near_above = (near > 0).astype(np.float64)
-    return np.column_stack([safe, (safe - median) / spread, share, np.asarray(recited, np.float64), near_up, near_above])
+    return np.column_stack([safe, (safe - median) / spread, share, np.asarray(recited, np.float64), near_above])
 
 
 def suspicions(margins: Sequence[float], ranks: Sequence[int], entries: Sequence[int],
