@@ -5,6 +5,8 @@
     python bench/check.py --speed                  # time a whole `check` of the largest dev papers
     python bench/check.py --scores out.json        # keep every key's score (re-analyse without re-ranking)
     python bench/check.py --from-scores out.json   # tables from saved scores
+    python bench/check.py --tune --shard 0/2 --scores a.json & python bench/check.py --tune --shard 1/2 --scores b.json
+    python bench/check.py --tune --from-scores a.json b.json   # two processes, then fit on both
 
 Protocol (issue 15): in each paper, a seeded random 5% of the cited keys (at least one) are replaced by another
 key of the same bibliography, half of them *near* (an entry with the same first author, else the most similar key
@@ -21,6 +23,7 @@ import json
 from typing import TYPE_CHECKING
 import os
 import random
+import resource
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -33,7 +36,7 @@ from rapidfuzz.distance import Levenshtein  # noqa: E402
 
 from startref.citations.audit.identity import same_work_groups, same_work_map  # noqa: E402
 from startref.citations.audit import miscitation  # noqa: E402
-from startref.citations.audit.miscitation import THRESHOLDS, score_citations, suspicion_inputs  # noqa: E402
+from startref.citations.audit.miscitation import THRESHOLDS, score_citations, suggested_keys, suspicion_inputs  # noqa: E402
 from startref.citations.bibindex import BibIndex  # noqa: E402
 from startref.citations.engine import Engine  # noqa: E402
 from startref.citations.evaluation import load_paper  # noqa: E402
@@ -46,6 +49,9 @@ if TYPE_CHECKING:
 
 SHARE = 0.05
 NEAR_KEY_SIMILARITY = 0.6
+#: ``--tune`` ranks a seeded sample of this many training papers (all 130 take hours on two cores).
+TRAIN_PAPERS = 30
+PREFERENCES = [-100.0, 0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 100.0]
 CURVE = [-4.0, -3.0, -2.5, -2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
 
 
@@ -115,13 +121,16 @@ def score_paper(engine: Engine, text: str, index: BibIndex) -> list[dict]:
     scores = score_citations(engine, text, index, cites, twins=twins, workers=2, explain_from=1e9)
     return [{"cite": s.cite, "key_index": s.key_index, "key": s.key, "margin": s.margin, "rank": s.rank,
              "prob": s.prob, "alt_prob": s.alt_prob, "entries": s.entries, "recited": s.recited,
-             "has_alt": s.alt is not None} for s in scores]
+             "has_alt": s.alt is not None, "alt": s.alt, "near_alt": s.near_alt, "near_margin": s.near_margin}
+            for s in scores]
 
 
-def collect(papers_dir: Path, engine: Engine, seed: int, limit: int | None, untouched: bool) -> list[dict]:
+def collect(papers_dir: Path, engine: Engine, seed: int, limit: int | None, untouched: bool,
+            shard: tuple[int, int] = (0, 1)) -> list[dict]:
     papers = find_corpus_papers(papers_dir)
     if limit is not None and len(papers) > limit:
         papers = sorted(random.Random(seed).sample(papers, limit), key=lambda p: str(p.main_tex))
+    papers = papers[shard[0] :: shard[1]]
     out: list[dict] = []
     for paper in papers:
         name = paper.main_tex.relative_to(papers_dir).parts[0]
@@ -141,10 +150,14 @@ def collect(papers_dir: Path, engine: Engine, seed: int, limit: int | None, unto
     return out
 
 
+def _near(keys: list[dict]) -> list[float]:
+    return [s.get("near_margin", float("-inf")) for s in keys]
+
+
 def _inputs(keys: list[dict]) -> "np.ndarray":
     margins = [s["margin"] if s["has_alt"] else float("-inf") for s in keys]
     return suspicion_inputs(margins, [s["rank"] for s in keys], [s["entries"] for s in keys],
-                            [s["recited"] for s in keys])
+                            [s["recited"] for s in keys], _near(keys))
 
 
 def _suspicion(keys: list[dict], weights: "np.ndarray | None" = None, bias: float | None = None) -> list[float]:
@@ -154,7 +167,7 @@ def _suspicion(keys: list[dict], weights: "np.ndarray | None" = None, bias: floa
     if weights is None:
         margins = [s["margin"] if s["has_alt"] else float("-inf") for s in keys]
         return list(miscitation.suspicions(margins, [s["rank"] for s in keys], [s["entries"] for s in keys],
-                                           [s["recited"] for s in keys]))
+                                           [s["recited"] for s in keys], _near(keys)))
     out = _inputs(keys) @ weights + (bias or 0.0)
     return [float(v) if s["has_alt"] else float("-inf") for v, s in zip(out, keys)]
 
@@ -173,11 +186,19 @@ def with_suspicion(results: list[dict], weights: "np.ndarray | None" = None, bia
     return results
 
 
-def evaluate(results: list[dict], threshold: float) -> dict[str, float]:
+def _first_fix(s: dict, preference: float | None = None) -> str | None:
+    """The replacement ``check`` offers first for this key (None for records saved before near keys)."""
+    if "alt" not in s:
+        return None
+    keys = suggested_keys(s["alt"], s["margin"], s.get("near_alt"), s.get("near_margin", float("-inf")), preference)
+    return keys[0] if keys else None
+
+
+def evaluate(results: list[dict], threshold: float, preference: float | None = None) -> dict[str, float]:
     """Recall (random, near, all), precision on injected papers, flags per 100 genuine (untouched, else the
-    genuine keys of the injected papers)."""
+    genuine keys of the injected papers), and how often a found swap's first replacement is the original key."""
     found = {"near": [0, 0], "random": [0, 0]}
-    flags = true_flags = 0
+    flags = true_flags = fixed = 0
     genuine_flags = genuine = 0
     for paper in results:
         swapped = {(s["cite"], s["key_index"]): s for s in paper["swaps"]}
@@ -189,6 +210,7 @@ def evaluate(results: list[dict], threshold: float) -> dict[str, float]:
                 found[swap["kind"]][1] += 1
                 found[swap["kind"]][0] += flagged
                 true_flags += flagged
+                fixed += flagged and _first_fix(s, preference) == swap["original"]
             elif paper["untouched"] is None:
                 genuine += 1
                 genuine_flags += flagged
@@ -206,6 +228,7 @@ def evaluate(results: list[dict], threshold: float) -> dict[str, float]:
         "swaps_random": found["random"][1],
         "swaps_near": found["near"][1],
         "precision": true_flags / flags if flags else 1.0,
+        "fix_right": fixed / true_flags if true_flags else 0.0,
         "flags": flags,
         "genuine_per_100": 100.0 * genuine_flags / max(genuine, 1),
         "genuine": genuine,
@@ -223,13 +246,14 @@ def table(rows: list[list[str]], header: list[str]) -> str:
 
 
 def report(results: list[dict], thresholds: dict[str, float]) -> str:
-    header = ["sensitivity", "suspicion", "random swaps found", "near swaps found", "precision", "false flags / 100 genuine"]
+    header = ["sensitivity", "suspicion", "random swaps found", "near swaps found", "precision", "false flags / 100 genuine",
+              "first fix = original key"]
     rows = []
     for name, t in thresholds.items():
         m = evaluate(results, t)
         rows.append([name, f"{t:g}", f"{pct(m['recall_random'])} of {m['swaps_random']}",
                      f"{pct(m['recall_near'])} of {m['swaps_near']}", f"{pct(m['precision'])} of {m['flags']}",
-                     f"{m['genuine_per_100']:.1f} of {m['genuine']}"])
+                     f"{m['genuine_per_100']:.1f} of {m['genuine']}", pct(m["fix_right"])])
     curve = []
     for t in CURVE:
         m = evaluate(results, t)
@@ -278,12 +302,13 @@ def speed(engine: Engine) -> str:
         t0, c0 = time.perf_counter(), time.process_time()
         report = check_document(engine, path=paper.main_tex, bib=list(paper.bibs) or None, workers=2)
         total, cpu = time.perf_counter() - t0, time.process_time() - c0
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         rows.append([name[:40], str(report.citations), str(report.checked), str(report.bibliography["entries"]),
-                     f"{total:.1f} s", f"{cpu:.1f} s", f"{os.getloadavg()[0]:.1f}"])
+                     f"{total:.1f} s", f"{cpu:.1f} s", f"{rss:.0f} MB", f"{os.getloadavg()[0]:.1f}"])
     # CPU seconds (all threads) bound what the check costs on an idle machine: about that on one core, down to
     # about half on two (the embedding runs on two threads).
     return table(rows, ["paper", "cite commands", "keys scored", "entries", "check wall (warm models)",
-                        "CPU (all threads)", "load avg"])
+                        "CPU (all threads)", "peak RSS", "load avg"])
 
 
 def main() -> int:
@@ -293,7 +318,9 @@ def main() -> int:
     parser.add_argument("--limit", type=int, help="at most N papers (a seeded sample)")
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--scores", type=Path, help="write every key's score here (JSON)")
-    parser.add_argument("--from-scores", type=Path, help="read scores written by --scores instead of ranking")
+    parser.add_argument("--from-scores", type=Path, nargs="+",
+                        help="read scores written by --scores instead of ranking (several: one run per shard)")
+    parser.add_argument("--shard", default="0/1", help="I/N: rank only every N-th paper from the I-th (parallel runs)")
     parser.add_argument("--speed", action="store_true", help="time a whole check of the two largest dev papers")
     args = parser.parse_args()
     engine = Engine()
@@ -302,10 +329,12 @@ def main() -> int:
         print(speed(engine))
         return 0
     if args.from_scores:
-        results = json.loads(args.from_scores.read_text(encoding="utf-8"))
+        results = [paper for f in args.from_scores for paper in json.loads(f.read_text(encoding="utf-8"))]
     else:
         papers_dir = args.papers or SHARED / ("train" if args.tune else "bench") / "papers"
-        results = collect(papers_dir, engine, args.seed, args.limit, untouched=not args.tune)
+        i, n = (int(x) for x in args.shard.split("/"))
+        limit = args.limit if args.limit is not None else (TRAIN_PAPERS if args.tune else None)
+        results = collect(papers_dir, engine, args.seed, limit, untouched=not args.tune, shard=(i, n))
         if args.scores:
             args.scores.write_text(json.dumps(results), encoding="utf-8")
     if args.tune:
@@ -313,10 +342,13 @@ def main() -> int:
         with_suspicion(results, weights, bias)
         chosen = tune(results)
         print(f"fitted on {len(results)} papers (false flags counted on the genuine keys of the injected papers):")
-        names = ("margin", "z", "rank_share", "recited")
-        print("SUSPICION_WEIGHTS =", json.dumps({n: round(float(w), 4) for n, w in zip(names, weights)}))
+        print("SUSPICION_WEIGHTS =", json.dumps({n: round(float(w), 4) for n, w in zip(miscitation.FEATURES, weights)}))
         print("SUSPICION_BIAS =", round(bias, 4))
         print("THRESHOLDS =", json.dumps(chosen))
+        fixes = {p: evaluate(results, chosen["high"], p)["fix_right"] for p in PREFERENCES}
+        print("NEAR_PREFERENCE =", max(fixes, key=lambda p: (fixes[p], -abs(p))),
+              " (first fix = original key among the swaps found at high:",
+              ", ".join(f"{p:g}: {pct(v)}" for p, v in fixes.items()) + ")")
         print(report(results, chosen))
     else:
         with_suspicion(results)

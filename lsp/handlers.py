@@ -13,12 +13,14 @@ from typing import Any
 from lsprotocol import types
 from pygls.uris import from_fs_path
 
-from . import actions, completion, convert, definition, documents, hover
+from . import actions, completion, convert, definition, documents, hover, quickfix
 from .server import SUGGEST_COMMAND, StartrefLanguageServer, guarded
 
 __all__ = ["register"]
 
 _PROGRESS_TOKEN = "startref/loading-models"
+#: With ``startref.check.run = "onType"``: audit again after this much quiet (the audit ranks every citation).
+TYPE_DELAY_S = 1.5
 
 
 def _progress_supported(ls: StartrefLanguageServer) -> bool:
@@ -37,6 +39,7 @@ def register(server: StartrefLanguageServer) -> None:
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: StartrefLanguageServer, params: types.InitializeParams) -> None:
+        ls.apply_settings(params.initialization_options)
         ls.start_loading()
 
     @server.feature(types.INITIALIZED)
@@ -50,14 +53,25 @@ def register(server: StartrefLanguageServer) -> None:
                 register_options=types.DidChangeWatchedFilesRegistrationOptions(
                     watchers=[types.FileSystemWatcher(glob_pattern="**/*.bib")]),
             )]))
+        await _pull_settings(ls)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def changed_configuration(ls: StartrefLanguageServer, params: types.DidChangeConfigurationParams) -> None:
+        if isinstance(params.settings, dict) and params.settings:
+            ls.apply_settings(params.settings)
+        else:  # the client says "something changed": ask it (workspace/configuration), as VS Code-style clients expect
+            await _pull_settings(ls)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: StartrefLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
         ls.schedule_diagnostics(params.text_document.uri, delay=0.0)
+        ls.schedule_audit(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: StartrefLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
         ls.schedule_diagnostics(params.text_document.uri)
+        if ls.check_settings.run == "onType":
+            ls.schedule_audit(params.text_document.uri, delay=TYPE_DELAY_S)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: StartrefLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
@@ -66,10 +80,12 @@ def register(server: StartrefLanguageServer) -> None:
             ls.refresh_all()
         else:
             ls.schedule_diagnostics(uri, delay=0.0)
+            ls.schedule_audit(uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: StartrefLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.cancel_diagnostics(params.text_document.uri)
+        ls.audits.cancel(params.text_document.uri)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def watched(ls: StartrefLanguageServer, params: types.DidChangeWatchedFilesParams) -> None:
@@ -115,19 +131,24 @@ def register(server: StartrefLanguageServer) -> None:
         return item
 
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
-                    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.Refactor]))
+                    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix,
+                                                               types.CodeActionKind.Refactor]))
     @server.thread()
     @guarded([])
     def code_action(ls: StartrefLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction]:
         uri = params.text_document.uri
         text, path = ls.snapshot(uri)
+        only = params.context.only
+        fixes = _quick_fixes(ls, uri, text, path, params) if not only or types.CodeActionKind.QuickFix in only else []
+        if only and types.CodeActionKind.Refactor not in only:
+            return fixes
         offset = ls.offset_of(text, params.range.start, uri)
         if offset is None or completion.cite_slot(text, offset) is not None:
-            return []
+            return fixes
         lookup = documents.bibliography_of(ls.engine, path, text)
         if lookup.index is None or not ls.wait_ready():
-            return []
-        out: list[types.CodeAction] = []
+            return fixes
+        out: list[types.CodeAction] = list(fixes)
         for action in actions.cite_actions(ls.engine, text, offset, lookup.files):
             edit = types.TextEdit(range=convert.range_of(text, action.start, action.end), new_text=action.new_text)
             out.append(types.CodeAction(title=action.title, kind=types.CodeActionKind.Refactor,
@@ -166,6 +187,38 @@ def register(server: StartrefLanguageServer) -> None:
             return None
         uri = from_fs_path(str(Path(place.file).resolve()))
         return convert.location_of(place, uri) if uri else None
+
+
+def _quick_fixes(ls: StartrefLanguageServer, uri: str, text: str, path: Path | None,
+                 params: types.CodeActionParams) -> list[types.CodeAction]:
+    """"Replace with `key`" for the startref diagnostics the client sent in the context."""
+    ours = [d for d in params.context.diagnostics if d.source == convert.SOURCE and d.code in quickfix.FIXABLE_CODES]
+    if not ours:
+        return []
+    lookup = documents.bibliography_of(ls.engine, path, text)
+    _syntax, cites = documents.cites_of(text)
+    out = []
+    for fix in quickfix.key_fixes(text, cites, ours, lookup.index):
+        edit = types.TextEdit(range=convert.range_of(text, fix.start, fix.end), new_text=fix.new_key)
+        out.append(types.CodeAction(title=fix.title, kind=types.CodeActionKind.QuickFix, diagnostics=[fix.diagnostic],
+                                    is_preferred=fix.preferred or None,
+                                    edit=types.WorkspaceEdit(changes={uri: [edit]})))
+    return out
+
+
+async def _pull_settings(ls: StartrefLanguageServer) -> None:
+    """Ask a client that supports ``workspace/configuration`` for the ``startref`` section."""
+    ws = ls.client_capabilities.workspace
+    if ws is None or not ws.configuration:
+        return
+    try:
+        answer = await ls.workspace_configuration_async(types.ConfigurationParams(
+            items=[types.ConfigurationItem(section="startref")]))
+    except Exception as err:
+        ls.log_line(f"workspace/configuration failed: {err}")
+        return
+    if answer and isinstance(answer[0], dict):
+        ls.apply_settings({"startref": answer[0]})
 
 
 def _key_under_cursor(ls: StartrefLanguageServer, uri: str, position: types.Position) -> Any:

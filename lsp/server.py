@@ -35,6 +35,8 @@ from startref.citations.errors import StartrefError
 from startref.latex.errors import LatexInputError
 
 from . import convert, diagnostics, documents
+from .auditing import AuditRunner, AuditStore, raise_if
+from .settings import CheckSettings, read_check_settings
 
 __all__ = ["StartrefLanguageServer", "create_server", "guarded", "SUGGEST_COMMAND"]
 
@@ -91,6 +93,9 @@ class StartrefLanguageServer(LanguageServer):
         self._timers: dict[str, threading.Timer] = {}
         self._timers_lock = threading.Lock()
         self._loader: threading.Thread | None = None
+        self.check_settings = CheckSettings()
+        self.audit_store = AuditStore()
+        self.audits = AuditRunner(self._audit_document, self._audit_failed)
 
     # -- sending from any thread ----------------------------------------------------------------------------------
     def _send(self, fn: Callable[..., None], *args: Any) -> None:
@@ -205,15 +210,17 @@ class StartrefLanguageServer(LanguageServer):
             self.log_line(lookup.error)
         _syntax, cites = documents.cites_of(text)
         found = diagnostics.tex_findings(diagnostics.TexInput(text, path, cites, lookup))
+        audited = self.audit_store.tex_diagnostics(path, text, cites) if path is not None else []
         self._send(self.text_document_publish_diagnostics, types.PublishDiagnosticsParams(
-            uri=uri, version=version, diagnostics=[convert.diagnostic_of(text, f) for f in found]))
+            uri=uri, version=version, diagnostics=[convert.diagnostic_of(text, f) for f in found] + audited))
         if lookup.index is not None:
             for file, bib_found in diagnostics.bib_findings(lookup.problems, list(lookup.index.files)).items():
                 bib_uri = from_fs_path(str(Path(file).resolve()))
                 if bib_uri is None or bib_uri in self.workspace.text_documents:
                     continue  # an open .bib is checked from its own buffer
                 self._send(self.text_document_publish_diagnostics, types.PublishDiagnosticsParams(
-                    uri=bib_uri, diagnostics=[convert.bib_diagnostic_of(f) for f in bib_found]))
+                    uri=bib_uri, diagnostics=[convert.bib_diagnostic_of(f) for f in bib_found]
+                    + self.audit_store.bib_diagnostics(file)))
 
     def _publish_bib_buffer(self, uri: str, text: str, version: int | None, path: Path | None) -> None:
         name = str(path) if path else uri
@@ -223,13 +230,70 @@ class StartrefLanguageServer(LanguageServer):
             self.log_line(str(err), types.MessageType.Warning)
             problems = ()
         found = diagnostics.bib_findings(problems, [name]).get(name, [])
+        audited = self.audit_store.bib_diagnostics(path) if path is not None else []
         self._send(self.text_document_publish_diagnostics, types.PublishDiagnosticsParams(
-            uri=uri, version=version, diagnostics=[convert.bib_diagnostic_of(f) for f in found]))
+            uri=uri, version=version, diagnostics=[convert.bib_diagnostic_of(f) for f in found] + audited))
 
     def refresh_all(self) -> None:
-        """A .bib changed on disk: re-check every open document."""
+        """A .bib changed on disk: re-check every open document (and audit it again)."""
         for uri in list(self.workspace.text_documents):
             self.schedule_diagnostics(uri, delay=0.05)
+            self.schedule_audit(uri)
+
+    # -- the citation audit (startref check) ----------------------------------------------------------------------
+    def schedule_audit(self, uri: str, delay: float = 0.0) -> None:
+        """Audit an open .tex document (when the check is on), superseding an earlier audit of it."""
+        if self.check_settings.enabled and documents.is_tex_path(self._path_of(uri)):
+            self.audits.schedule(uri, delay)
+
+    def apply_settings(self, value: Any) -> None:
+        """Read ``startref.check.*`` from initializationOptions or didChangeConfiguration; re-audit on a change."""
+        before = self.check_settings
+        self.check_settings, problems = read_check_settings(value, before)
+        for problem in problems:
+            self.log_line(problem, types.MessageType.Warning)
+        if self.check_settings == before:
+            return
+        if not self.check_settings.enabled:
+            self.audit_store.clear()
+            for uri in list(self.workspace.text_documents):
+                self.audits.cancel(uri)
+                self.schedule_diagnostics(uri, delay=0.0)
+            return
+        for uri in list(self.workspace.text_documents):
+            self.schedule_audit(uri)
+
+    @staticmethod
+    def _path_of(uri: str) -> Path | None:
+        path = to_fs_path(uri) if uri.startswith("file:") else None
+        return Path(path) if path else None
+
+    def _audit_document(self, uri: str, stale: Callable[[], bool]) -> None:
+        """One audit (on the runner's thread): check the document's current text, keep the findings, republish."""
+        from startref.citations.audit import check_document
+
+        settings = self.check_settings
+        if not settings.enabled or uri not in self.workspace.text_documents or not self.wait_ready() or stale():
+            return
+        text, path = self.snapshot(uri)
+        if path is None:
+            return
+        started = time.perf_counter()
+        report = check_document(self.engine, path=path, text=text, sensitivity=settings.sensitivity, workers=1,
+                                progress=raise_if(stale))
+        if stale():
+            return
+        touched = self.audit_store.update(report, {str(path.resolve()): text}, settings,
+                                          lambda t: documents.cites_of(t)[1])
+        log.info("audit of %s: %d findings in %.1f s", uri, len(report.findings), time.perf_counter() - started)
+        for other in list(self.workspace.text_documents):
+            other_path = self._path_of(other)
+            if other == uri or (other_path is not None and str(other_path.resolve()) in touched):
+                self._publish_guarded(other)
+
+    def _audit_failed(self, uri: str, err: BaseException) -> None:
+        kind = types.MessageType.Warning if isinstance(err, (StartrefError, LatexInputError)) else types.MessageType.Error
+        self.log_line(f"{uri}: check failed: {type(err).__name__}: {err}", kind)
 
 
 def guarded(empty: Any = None) -> Callable[[F], F]:

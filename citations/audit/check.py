@@ -28,7 +28,7 @@ from startref.filerules import FileRules
 from startref.latex.source import check_text
 from startref.citations.audit.findings import AuditReport, Finding, Related, Replacement
 from startref.citations.audit.identity import same_work_groups, same_work_map
-from startref.citations.audit.miscitation import THRESHOLDS, KeyScore, is_flagged, score_citations
+from startref.citations.audit.miscitation import THRESHOLDS, KeyScore, is_flagged, score_citations, suggested_keys
 from startref.citations.bibindex import BibIndex
 
 if TYPE_CHECKING:
@@ -74,30 +74,45 @@ def miscitation_finding(doc: AuditDocument, index: BibIndex, score: KeyScore) ->
     start, end = cite.key_spans[score.key_index]
     where = doc.location(start, end)
     alt = score.alt or ""
-    alt_entry = index.get(alt)
-    message = (
-        f"possible mis-citation: did you mean `{alt}` — \"{_title(index, alt)}\"? It fits here {_times(score.margin)}"
-        f" times better than `{score.key}` — \"{_title(index, score.entry)}\" (p={score.alt_prob:.2f} vs "
-        f"p={score.prob:.2f}, rank {score.rank} of {score.entries})"
-    )
-    if score.why_alt:
-        message += f"; `{alt}`: {score.why_alt}"
-    related = (Related(entry_location(alt_entry), f"`{alt}` is defined here"),) if alt_entry is not None else ()
+    keys = suggested_keys(score.alt, score.margin, score.near_alt, score.near_margin) or [alt]
+    first = keys[0]
+    first_prob = score.alt_prob if first == alt else score.prob * math.exp(min(score.near_margin, 50.0))
+    if first == alt:
+        message = (
+            f"possible mis-citation: did you mean `{alt}` — \"{_title(index, alt)}\"? It fits here "
+            f"{_times(score.margin)} times better than `{score.key}` — \"{_title(index, score.entry)}\" "
+            f"(p={score.alt_prob:.2f} vs p={score.prob:.2f}, rank {score.rank} of {score.entries})"
+        )
+        if score.why_alt:
+            message += f"; `{alt}`: {score.why_alt}"
+    else:  # a near key (same first author or a similar key) nearly as good as the best: the likelier slip
+        message = (
+            f"possible mis-citation: did you mean `{first}` — \"{_title(index, first)}\" (a key easily confused "
+            f"with `{score.key}`)? It fits here {_times(score.near_margin)} times better than `{score.key}` — "
+            f"\"{_title(index, score.entry)}\" (p={first_prob:.2f} vs p={score.prob:.2f}, rank {score.rank} of "
+            f"{score.entries}); the best fit overall is `{alt}` (p={score.alt_prob:.2f})"
+        )
+    first_entry = index.get(first)
+    related = (Related(entry_location(first_entry), f"`{first}` is defined here"),) if first_entry is not None else ()
     return Finding(
         "possible_miscitation", "warning", message, where, key=score.key,
-        replacements=(Replacement(where, alt),),
+        replacements=tuple(Replacement(where, k) for k in keys),
         related=related,
         details={
             "entry": score.entry,
             "probability": round(score.prob, 4),
             "rank": score.rank,
             "candidates": score.entries,
-            "suggested": alt,
-            "suggested_probability": round(score.alt_prob, 4),
+            "suggested": first,
+            "best": alt,
+            "suggested_probability": round(first_prob, 4),
+            "best_probability": round(score.alt_prob, 4),
+            "near": score.near_alt,
+            "near_margin": round(score.near_margin, 3) if math.isfinite(score.near_margin) else None,
             "margin": round(score.margin, 3),
             "suspicion": round(score.suspicion, 3),
             "threshold": THRESHOLDS.get("default"),
-            "why_suggested": score.why_alt,
+            "why_suggested": score.why_alt if first == alt else "",
             "why_cited": score.why_entry,
             "recited": score.recited,
             "command": cite.command,

@@ -10,12 +10,14 @@ The evidence is the logit margin ``m = score(best other) - score(cited)`` (the o
 likely as the cited one under the ranker's softmax), read against the document itself: how far ``m`` stands above
 the document's typical margin (robust z: median and interquartile range over its cited keys, because on a paper
 the ranker knows poorly every citation has a large margin), the cited entry's rank as a share of the list, and
-whether the entry was cited before (a re-cited entry normally ranks high, so a large margin is more telling). A
-small logistic model (``SUSPICION_WEIGHTS``) turns these four into log-odds that the key is wrong, and a key is
-flagged when they reach the sensitivity's threshold (``THRESHOLDS``). Weights and thresholds were fitted on
-injected swaps in ``shared/train`` papers, never on the dev papers (``bench/check.py --tune``; README
-"startref check"). Measured there (5-fold by paper): at <= 3 false flags per 100 genuine citations the four
-signals find 60% of random and 31% of near swaps, the margin alone 52% and 24%.
+whether the entry was cited before (a re-cited entry normally ranks high, so a large margin is more telling), and
+whether a *near key* of the cited entry (``nearkeys``: same first author or a similar key) fits better -- a prior
+on the confusion: a wrong key is far more often ``smith2019a`` for ``smith2019b`` than a random entry. A small
+logistic model (``SUSPICION_WEIGHTS``) turns these five into log-odds that the key is wrong, and a key is flagged
+when they reach the sensitivity's threshold (``THRESHOLDS``). Weights and thresholds were fitted on injected swaps
+in 30 ``shared/train`` papers, never on the dev papers (``bench/check.py --tune``; docs/check.md). Measured there
+(3 x 5-fold by paper, <= 3 false flags per 100 genuine citations): 60% of random and 39% of near swaps with the
+near signal, 63% and 31% without it.
 
 Speed: a 300-citation paper makes ~900 encoder inputs. They are embedded first, in batches of similar length spread
 over ``workers`` threads (torch releases the GIL, so two threads use two cores), and the ranking that follows
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from startref.citations.audit.nearkeys import NearKeys
 from startref.citations.bibindex import BibIndex
 from startref.citations.evaluation import mine_cases
 from startref.citations.explain import explain
@@ -42,18 +45,24 @@ if TYPE_CHECKING:
     from startref.citations.engine import Engine
 
 __all__ = [
-    "KeyScore", "THRESHOLDS", "SENSITIVITIES", "SUSPICION_WEIGHTS", "score_citations", "is_flagged",
-    "prefetch_embeddings", "suspicions", "suspicion_inputs",
+    "KeyScore", "FEATURES", "THRESHOLDS", "SENSITIVITIES", "SUSPICION_WEIGHTS", "score_citations", "is_flagged",
+    "prefetch_embeddings", "suspicions", "suspicion_inputs", "suggested_keys", "NEAR_PREFERENCE",
 ]
 
 SENSITIVITIES: tuple[str, ...] = ("low", "default", "high")
 
+#: The inputs of the model, in ``suspicion_inputs``' column order.
+FEATURES: tuple[str, ...] = ("margin", "z", "rank_share", "recited", "near_above")
 #: Log-odds model over ``suspicion_inputs`` (bench/check.py --tune, logistic regression on 30 shared/train papers).
-SUSPICION_WEIGHTS: Mapping[str, float] = {"margin": 0.1937, "z": 1.005, "rank_share": 1.8558, "recited": 0.4666}
-SUSPICION_BIAS = -5.0368
+SUSPICION_WEIGHTS: Mapping[str, float] = {"margin": 0.1527, "z": 1.0725, "rank_share": 1.9366, "recited": 0.4528,
+                                          "near_above": 0.8302}
+SUSPICION_BIAS = -5.2013
+#: A near key that beats the cited one is suggested first when the best entry overall beats it by at most this
+#: much (logits): a near confusion is the likelier error (bench/check.py --tune: fix accuracy on shared/train).
+NEAR_PREFERENCE = 5.0
 #: Suspicion (log-odds) from which a key is flagged: the lowest that kept genuine citations of the shared/train
 #: papers flagged at <= 1 (low), 3 (default) and 8 (high) per 100 (bench/check.py --tune).
-THRESHOLDS: Mapping[str, float] = {"low": -0.25, "default": -1.25, "high": -2.1}
+THRESHOLDS: Mapping[str, float] = {"low": -0.35, "default": -1.2, "high": -2.1}
 #: The z of a margin divides by the document's interquartile range, at least this (a short paper's few margins).
 MIN_SPREAD = 0.5
 
@@ -68,6 +77,8 @@ class KeyScore:
     ``rank``: the entry's probability and rank among the compared entries (the bibliography minus the command's
     other keys and the key's same-work twins); ``alt`` the best other entry, ``alt_prob`` its probability;
     ``margin`` = logit(alt) - logit(entry). ``recited``: the entry was cited earlier in the document.
+    ``near_alt``: the best-ranked near key of the entry (``nearkeys``: same first author or a similar key) among
+    the compared entries, ``near_margin`` = logit(near_alt) - logit(entry) (``-inf`` when it has none).
     """
 
     cite: int
@@ -84,12 +95,17 @@ class KeyScore:
     why_alt: str = ""
     why_entry: str = ""
     suspicion: float = -math.inf
+    near_alt: str | None = None
+    near_margin: float = -math.inf
 
 
 def suspicion_inputs(margins: Sequence[float], ranks: Sequence[int], entries: Sequence[int],
-                     recited: Sequence[bool]) -> np.ndarray:
-    """The model's inputs for one document's keys (rows: margin, z, rank share, recited); keys without an
-    alternative (a one-entry bibliography) have margin ``-inf`` and are left out of the document's statistics."""
+                     recited: Sequence[bool], near_margins: Sequence[float] | None = None) -> np.ndarray:
+    """The model's inputs for one document's keys (columns: ``FEATURES``); keys without an alternative (a one-entry
+    bibliography) have margin ``-inf`` and are left out of the document's statistics. ``near_margins``: each key's
+    margin to its best near key (``-inf``: none), read as whether a near key beats it (``near_above``: the prior
+    that a near confusion is likelier than any other; how far it beats it added nothing in cross-validation on
+    shared/train)."""
     m = np.asarray(margins, dtype=np.float64)
     finite = m[np.isfinite(m)]
     if finite.size:
@@ -99,16 +115,29 @@ def suspicion_inputs(margins: Sequence[float], ranks: Sequence[int], entries: Se
         median, spread = 0.0, 1.0
     safe = np.where(np.isfinite(m), m, -50.0)
     share = np.asarray(ranks, np.float64) / np.maximum(np.asarray(entries, np.float64), 1.0)
-    return np.column_stack([safe, (safe - median) / spread, share, np.asarray(recited, np.float64)])
+    near = np.full(m.shape, -np.inf) if near_margins is None else np.asarray(near_margins, dtype=np.float64)
+    near_above = (near > 0).astype(np.float64)
+    return np.column_stack([safe, (safe - median) / spread, share, np.asarray(recited, np.float64), near_above])
 
 
 def suspicions(margins: Sequence[float], ranks: Sequence[int], entries: Sequence[int],
-               recited: Sequence[bool]) -> np.ndarray:
+               recited: Sequence[bool], near_margins: Sequence[float] | None = None) -> np.ndarray:
     """Log-odds that each key of one document is wrong (``SUSPICION_WEIGHTS``); ``-inf`` without an alternative."""
-    x = suspicion_inputs(margins, ranks, entries, recited)
-    w = np.array([SUSPICION_WEIGHTS[name] for name in ("margin", "z", "rank_share", "recited")])
+    x = suspicion_inputs(margins, ranks, entries, recited, near_margins)
+    w = np.array([SUSPICION_WEIGHTS[name] for name in FEATURES])
     out = x @ w + SUSPICION_BIAS
     return np.where(np.isfinite(np.asarray(margins, np.float64)), out, -np.inf)
+
+
+def suggested_keys(alt: str | None, margin: float, near_alt: str | None, near_margin: float,
+                   preference: float | None = None) -> list[str]:
+    """The replacements for a flagged key, best first: the best other entry, and a near key that beats the cited
+    one too -- first when it is within ``NEAR_PREFERENCE`` of the best (``preference`` overrides, for tuning)."""
+    out = [alt] if alt is not None else []
+    if near_alt is None or near_alt == alt or not near_margin > 0:
+        return out
+    limit = NEAR_PREFERENCE if preference is None else preference
+    return [near_alt, *out] if margin - near_margin <= limit else [*out, near_alt]
 
 
 def is_flagged(score: KeyScore, sensitivity: str = "default") -> bool:
@@ -156,6 +185,7 @@ def score_citations(
     ``progress(phase, done, total)`` with phases ``"embedding"`` and ``"ranking"``.
     """
     twins = twins or {}
+    near_keys = NearKeys(index)
     explain_from = 0.0 if explain_from is None else explain_from
     cases = list(mine_cases(text, index, cites))
     texts = [t for case in cases for t in encoder_texts(case.query).values()]
@@ -185,6 +215,8 @@ def score_citations(
             rank = 1 + int(np.count_nonzero(pool > logits[mine]))
             alt_i = next((i for i in range(len(keys)) if allowed[i] and i != mine), None)
             margin = float(logits[alt_i] - logits[mine]) if alt_i is not None else -math.inf
+            near = near_keys.of(entry.key)
+            near_i = next((i for i in range(len(keys)) if allowed[i] and i != mine and keys[i] in near), None) if near else None
             why_alt = why_entry = ""
             if alt_i is not None and margin >= explain_from:
                 alt = ranked[alt_i]
@@ -205,9 +237,11 @@ def score_citations(
                 recited=entry.key in cited_before,
                 why_alt=why_alt,
                 why_entry=why_entry,
+                near_alt=keys[near_i] if near_i is not None else None,
+                near_margin=float(logits[near_i] - logits[mine]) if near_i is not None else -math.inf,
             ))
         if progress:
             progress("ranking", n, len(cases))
     sus = suspicions([s.margin for s in out], [s.rank for s in out], [s.entries for s in out],
-                     [s.recited for s in out])
+                     [s.recited for s in out], [s.near_margin for s in out])
     return [replace(s, suspicion=float(v)) for s, v in zip(out, sus)]
