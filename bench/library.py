@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from dataclasses import dataclass
 import re
 import resource
@@ -45,6 +46,7 @@ from startref.citations.engine import Engine, EngineConfig  # noqa: E402
 from startref.citations.evaluation import load_paper, mine_cases  # noqa: E402
 from startref.citations.library import open_library, work_ids  # noqa: E402
 from startref.citations.features import compute_features  # noqa: E402
+from startref.citations.library.candidates import candidate_features, candidate_rows  # noqa: E402
 from startref.citations.library.pool import BIB_ORDER_FEATURES, LibraryView, _candidate_mask, score_library  # noqa: E402
 from startref.citations.features import FEATURE_NAMES  # noqa: E402
 from startref.citations.library import store  # noqa: E402
@@ -87,9 +89,10 @@ class CaseScores:
 
 
 def run_papers(papers_dir: Path, engine: Engine, library, paper_index: dict[str, int], max_cases: int,  # type: ignore[no-untyped-def]
-               library_only: bool, max_papers: int = 0) -> dict:
-    out: dict = {"own": [], "lib_only": [], "ms": [], "cases": []}
+               library_only: bool, max_papers: int = 0, exhaustive: bool = False) -> dict:
+    out: dict = {"own": [], "lib_only": [], "ms": [], "cases": [], "candidates": []}
     fx = library.features(engine.encoder)
+    lexicon = library.lexicon(engine.encoder)
     papers = [p for p in find_corpus_papers(papers_dir) if p.main_tex.relative_to(papers_dir).parts[0] in paper_index]
     if max_papers and len(papers) > max_papers:
         papers = [papers[int(i * len(papers) / max_papers)] for i in range(max_papers)]
@@ -112,23 +115,34 @@ def run_papers(papers_dir: Path, engine: Engine, library, paper_index: dict[str,
             ranked = engine.rank(case.query, own)
             lq = build_query(text, case.offset, LibraryView(own, library.index), cites[: case.ordinal],  # type: ignore[arg-type]
                              after_start=cites[case.ordinal].end)
-            feats = compute_features(lq, fx, engine.encoder)
+            gold_rows = sorted({pos for k in gold if (e := own.get(k)) is not None
+                                for pos in [library.works.find(e), fx.key_pos.get(k + suffix)] if pos is not None})
+            # the gold's own library rows may be generated too: the "new citation" setting ranks them
+            allowed = keep.copy()
+            allowed[gold_rows] = True
+            lib_logits = np.full(len(library), -np.inf, np.float32)
+            if exhaustive:
+                feats = compute_features(lq, fx, engine.encoder)
+                rows = np.arange(len(library))
+            else:
+                rows, stage = candidate_rows(lq, fx, engine.encoder, lexicon, allowed)
+                feats = candidate_features(lq, fx, engine.encoder, rows, stage)
             feats[:, ZERO_COLS] = 0.0
-            lib_logits = engine.ranker.score(feats).astype(np.float32)
+            lib_logits[rows] = engine.ranker.score(feats).astype(np.float32)
             ms = (time.perf_counter() - t0) * 1000
             if j:
                 out["ms"].append(ms)
+            out["candidates"].append(int(rows.size))
             paper_logits = np.array([r.logit for r in ranked], np.float32)
             in_gold = np.array([r.entry.key in gold for r in ranked], bool)
             out["own"].append(int(np.argmax(in_gold)) + 1 if in_gold.any() else len(ranked) + 1)
-            gold_rows = sorted({pos for k in gold if (e := own.get(k)) is not None
-                                for pos in [library.works.find(e), fx.key_pos.get(k + suffix)] if pos is not None})
             recited = any(gold.intersection(c.keys) for c in case.query.history)
             out["cases"].append(CaseScores(paper_logits, in_gold, lib_logits, keep, gold_rows, recited))
             if library_only:
                 q2 = build_query(text, case.offset, _Suffixed(library.index, suffix), cites[: case.ordinal],  # type: ignore[arg-type]
                                  after_start=cites[case.ordinal].end)
-                s2 = score_library(q2, library, BibIndex([]), engine.encoder, engine.ranker, TOP, offset=0.0)
+                s2 = score_library(q2, library, BibIndex([]), engine.encoder, engine.ranker, TOP, offset=0.0,
+                                   exhaustive=exhaustive)
                 gold_ids = {w for k in gold if (e := own.get(k)) is not None for w in work_ids(e)}
                 gold_keys = {k + suffix for k in gold}
                 rank = TOP + 1
@@ -207,14 +221,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--offset", type=float, default=None, help="score dev with this offset (default: the "
                         "fitted one with --fit-offset, else the shipped LIBRARY_OFFSET)")
     parser.add_argument("--fit-only", action="store_true", help="with --fit-offset: stop after the fit")
+    parser.add_argument("--exhaustive", action="store_true", help="score every library row (no candidate stage): "
+                        "the reference for what the candidate stage misses")
+    parser.add_argument("--every-bib", action="store_true", help="the library takes every .bib under a paper's "
+                        "folder, not only those its SOURCE.txt names")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
     tmp = tempfile.TemporaryDirectory(prefix="startref-library-")
     roots = library_roots(args.papers, args.train, args.library_max_entries, Path(tmp.name))
-    lib_path, paper_index, n_entries = merge_library(roots, Path(tmp.name))
+    lib_path, paper_index, n_entries = merge_library(roots, Path(tmp.name), every_bib=args.every_bib)
     # a stable path so the library's disk cache is reused across runs (the cache keys on content + path)
-    stable = Path(tempfile.gettempdir()) / f"startref-bench-library-{args.library_max_entries}.bib"
+    stable = Path(tempfile.gettempdir()) / (f"startref-bench-library-{args.library_max_entries}"
+                                            f"{'-every' if args.every_bib else ''}.bib")
     if not stable.exists() or stable.read_bytes() != lib_path.read_bytes():
         stable.write_bytes(lib_path.read_bytes())
     engine = Engine(EngineConfig(use_generator=False))
@@ -236,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     fitted = None
     if args.fit_offset:
         train = run_papers(args.train, engine, library, paper_index, args.train_cases, library_only=False,
-                           max_papers=args.train_papers)
+                           max_papers=args.train_papers, exhaustive=args.exhaustive)
         own_train = metrics(train["own"])
         grid = []
         for off in OFFSETS:
@@ -262,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
             args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
         return 0
     offset = args.offset if args.offset is not None else (LIBRARY_OFFSET if fitted is None else fitted)
-    dev = run_papers(args.papers, engine, library, paper_index, args.max_cases, library_only=True)
+    dev = run_papers(args.papers, engine, library, paper_index, args.max_cases, library_only=True,
+                     exhaustive=args.exhaustive)
     own_m = metrics(dev["own"])
     ranks_a, share, ranks_b = merged_ranks(dev["cases"], offset)
     a_m = metrics(ranks_a, dev["ms"])
@@ -281,7 +301,12 @@ def main(argv: list[str] | None = None) -> int:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"## Library setting on the dev papers ({len(library)}-entry library)\n")
     print(table(rows, ["setting", "cases", "hit@1", "hit@5", "MRR", "top in own .bib", "p50 ms", "p95 ms"]))
-    print(f"\nlibrary load from cache {load_s:.2f}s; peak RSS {rss:.0f} MB")
+    cand = np.array(dev["candidates"] or [0])
+    stage = "every row scored (--exhaustive)" if args.exhaustive else (
+        f"candidate stage: {np.median(cand):.0f} rows ranked per request (p95 {np.percentile(cand, 95):.0f})")
+    print(f"\nlibrary load from cache {load_s:.2f}s; peak RSS {rss:.0f} MB; {stage}; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    report["candidates_p50"] = float(np.median(cand))
     report["rss_mb"] = rss
     if args.json:
         args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")

@@ -28,6 +28,7 @@ import numpy as np
 from startref.citations.bibindex import BibIndex, Entry
 from startref.citations.encoder import SentenceEncoder
 from startref.citations.features import FEATURE_NAMES, Query, compute_features
+from startref.citations.library.candidates import CandidateLimits, candidate_features, candidate_rows
 from startref.citations.library.keys import generate_key, unique_key
 from startref.citations.library.store import Library
 from startref.citations.ranker import Ranker, query_gates
@@ -107,15 +108,15 @@ def _candidate_mask(library: Library, paper: BibIndex) -> np.ndarray:
 
 def score_library(query: Query, library: Library, paper: BibIndex, encoder: SentenceEncoder, ranker: Ranker,
                   top: int, offset: float = LIBRARY_OFFSET, zero_bib_order: bool = True,
-                  exclude: np.ndarray | None = None) -> LibraryScores:
+                  exclude: np.ndarray | None = None, limits: CandidateLimits = CandidateLimits(),
+                  exhaustive: bool = False) -> LibraryScores:
     """The ``top`` best library entries for ``query`` (built over ``LibraryView(paper, library.index)``);
-    ``exclude`` marks library rows never to propose (the benchmark hides a paper's own entries with it)."""
+    ``exclude`` marks library rows never to propose (the benchmark hides a paper's own entries with it).
+
+    Only the rows of the candidate stage (``candidates.candidate_rows``: a few hundred, whatever the library's
+    size) get the full features and the ranker; ``exhaustive`` scores every row instead (the benchmark's
+    reference for what the candidate stage misses)."""
     fx = library.features(encoder)
-    feats = compute_features(query, fx, encoder)
-    if zero_bib_order:
-        feats[:, _ZERO_COLS] = 0.0
-    logits = ranker.score(feats).astype(np.float32) + np.float32(offset)
-    gates = query_gates(feats)
     keep = _candidate_mask(library, paper).copy()
     if exclude is not None:
         keep &= ~exclude
@@ -124,14 +125,23 @@ def score_library(query: Query, library: Library, paper: BibIndex, encoder: Sent
             pos = fx.key_pos.get(key)
             if pos is not None:
                 keep[pos] = False
-    idx = np.nonzero(keep)[0]
-    if idx.size == 0:
-        empty = np.zeros(0, np.int64)
-        return LibraryScores(empty, np.zeros(0, np.float32), feats[:0], gates)
-    n = min(top, idx.size)
-    part = idx[np.argpartition(-logits[idx], n - 1)[:n]] if n < idx.size else idx
+    if exhaustive:
+        rows = np.nonzero(keep)[0]
+        feats = compute_features(query, fx, encoder)[rows]
+    else:
+        rows, stage = candidate_rows(query, fx, encoder, library.lexicon(encoder), keep, limits)
+        feats = candidate_features(query, fx, encoder, rows, stage)
+    if zero_bib_order:
+        feats[:, _ZERO_COLS] = 0.0
+    if rows.size == 0:
+        no_gates = np.zeros_like(query_gates(np.zeros((1, len(FEATURE_NAMES)), np.float32)))
+        return LibraryScores(np.zeros(0, np.int64), np.zeros(0, np.float32), feats, no_gates)
+    logits = ranker.score(feats).astype(np.float32) + np.float32(offset)
+    gates = query_gates(feats)
+    n = min(top, rows.size)
+    part = np.argpartition(-logits, n - 1)[:n] if n < rows.size else np.arange(rows.size)
     order = part[np.argsort(-logits[part], kind="stable")]
-    return LibraryScores(order, logits[order], feats[order], gates)
+    return LibraryScores(rows[order], logits[order], feats[order], gates)
 
 
 def cite_key_for(entry: Entry, paper: BibIndex) -> str:
