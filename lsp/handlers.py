@@ -13,7 +13,9 @@ from typing import Any
 from lsprotocol import types
 from pygls.uris import from_fs_path
 
-from . import actions, completion, convert, definition, documents, hover
+from startref.citations.errors import StartrefError
+
+from . import actions, completion, convert, definition, documents, hover, library
 from .server import SUGGEST_COMMAND, StartrefLanguageServer, guarded
 
 __all__ = ["register"]
@@ -139,6 +141,10 @@ def register(server: StartrefLanguageServer) -> None:
     def suggest(ls: StartrefLanguageServer, *args: Any) -> dict[str, Any] | None:
         return _suggest(ls, list(args))
 
+    @server.command(library.ADD_TO_BIB_COMMAND)
+    async def add_to_bib(ls: StartrefLanguageServer, *args: Any) -> dict[str, Any]:
+        return await _add_to_bib(ls, list(args))
+
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     @server.thread()
     @guarded(None)
@@ -215,6 +221,45 @@ def _suggest(ls: StartrefLanguageServer, args: list[Any]) -> dict[str, Any] | No
     except Exception as err:
         ls.log_line(f"{SUGGEST_COMMAND} failed: {type(err).__name__}: {err}", types.MessageType.Warning)
         return None
+
+
+async def _add_to_bib(ls: StartrefLanguageServer, args: list[Any]) -> dict[str, Any]:
+    """``startref.addToBib`` (a library item's command): plan the .bib addition off the event loop, then ask the
+    editor to apply it (``workspace/applyEdit``), or write the file when the editor cannot apply edits."""
+    spec = args[0] if len(args) == 1 and isinstance(args[0], dict) else {}
+
+    def open_text(uri: str) -> str | None:
+        return ls.workspace.text_documents[uri].source if uri in ls.workspace.text_documents else None
+
+    def plan() -> library.BibAddition:
+        if not ls.wait_ready():
+            return library.BibAddition(None, reason="the models did not load")
+        return library.plan_addition(ls.engine, spec, open_text, ls.append_to)
+
+    addition = await asyncio.get_running_loop().run_in_executor(None, plan)
+    answer: dict[str, Any] = {"added": False, "key": addition.key or spec.get("key"), "file": addition.path}
+    if addition.reason is not None or addition.path is None:
+        ls.log_line(f"{library.ADD_TO_BIB_COMMAND}: nothing added: {addition.reason}")
+        return {**answer, "reason": addition.reason}
+    workspace = ls.client_capabilities.workspace
+    if workspace is not None and workspace.apply_edit:
+        at = types.Position(line=addition.line, character=addition.character)
+        bib_uri = from_fs_path(str(Path(addition.path).resolve()))
+        result = await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(
+            label=f"startref: add {addition.key} to {Path(addition.path).name}",
+            edit=types.WorkspaceEdit(changes={bib_uri: [types.TextEdit(range=types.Range(start=at, end=at),
+                                                                       new_text=addition.text)]})))
+        if not result.applied:
+            ls.log_line(f"{library.ADD_TO_BIB_COMMAND}: the editor did not apply the edit: {result.failure_reason}",
+                        types.MessageType.Warning)
+            return {**answer, "reason": result.failure_reason or "the editor refused the edit"}
+        return {**answer, "added": True, "how": "workspace/applyEdit"}
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, library.write_addition, addition)
+    except (StartrefError, OSError) as err:
+        ls.log_line(f"{library.ADD_TO_BIB_COMMAND}: {err}", types.MessageType.Warning)
+        return {**answer, "reason": str(err)}
+    return {**answer, "added": True, "how": "written to disk"}
 
 
 async def _report_loading(ls: StartrefLanguageServer) -> None:

@@ -78,9 +78,12 @@ class _Protocol(LanguageServerProtocol):
 class StartrefLanguageServer(LanguageServer):
     """The server object every handler receives: the engine, the loading state, kept rankings, debounce timers."""
 
-    def __init__(self, config: EngineConfig | None = None, *, debounce_s: float = 0.3, ready_timeout_s: float = 180.0) -> None:
+    def __init__(self, config: EngineConfig | None = None, *, debounce_s: float = 0.3, ready_timeout_s: float = 180.0,
+                 append_to: str | None = None) -> None:
         super().__init__("startref", __version__, protocol_cls=_Protocol, max_workers=4)
         self.engine = Engine(config)
+        #: The .bib that receives library entries chosen in completion (None: the document's first .bib).
+        self.append_to = append_to
         self.debounce_s = debounce_s
         self.ready_timeout_s = ready_timeout_s
         self.ready = threading.Event()
