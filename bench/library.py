@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 sys.path.insert(0, str(REPO / "bench"))
 
-from load import ENTRY_RE, _paper_dirs, merge_library, parse_source  # noqa: E402
+from load_requests import ENTRY_RE, _paper_dirs, merge_library, parse_source  # noqa: E402
 from ranking import metrics, pct, table  # noqa: E402
 
 from startref.citations.bibindex import BibIndex  # noqa: E402
@@ -89,7 +89,7 @@ class CaseScores:
 
 
 def run_papers(papers_dir: Path, engine: Engine, library, paper_index: dict[str, int], max_cases: int,  # type: ignore[no-untyped-def]
-               library_only: bool, max_papers: int = 0, exhaustive: bool = False) -> dict:
+               library_only: bool, max_papers: int = 0, exhaustive: bool = False, library_stats: bool = True) -> dict:
     out: dict = {"own": [], "lib_only": [], "ms": [], "cases": [], "candidates": []}
     fx = library.features(engine.encoder)
     lexicon = library.lexicon(engine.encoder)
@@ -126,7 +126,7 @@ def run_papers(papers_dir: Path, engine: Engine, library, paper_index: dict[str,
                 rows = np.arange(len(library))
             else:
                 rows, stage = candidate_rows(lq, fx, engine.encoder, lexicon, allowed)
-                feats = candidate_features(lq, fx, engine.encoder, rows, stage)
+                feats = candidate_features(lq, fx, engine.encoder, rows, stage, library_stats)
             feats[:, ZERO_COLS] = 0.0
             lib_logits[rows] = engine.ranker.score(feats).astype(np.float32)
             ms = (time.perf_counter() - t0) * 1000
@@ -142,7 +142,7 @@ def run_papers(papers_dir: Path, engine: Engine, library, paper_index: dict[str,
                 q2 = build_query(text, case.offset, _Suffixed(library.index, suffix), cites[: case.ordinal],  # type: ignore[arg-type]
                                  after_start=cites[case.ordinal].end)
                 s2 = score_library(q2, library, BibIndex([]), engine.encoder, engine.ranker, TOP, offset=0.0,
-                                   exhaustive=exhaustive)
+                                   exhaustive=exhaustive, library_stats=library_stats)
                 gold_ids = {w for k in gold if (e := own.get(k)) is not None for w in work_ids(e)}
                 gold_keys = {k + suffix for k in gold}
                 rank = TOP + 1
@@ -156,7 +156,7 @@ def run_papers(papers_dir: Path, engine: Engine, library, paper_index: dict[str,
     return out
 
 
-def merged_ranks(cases: list[CaseScores], offset: float) -> tuple[list[int], float, list[int]]:
+def merged_ranks(cases: list[CaseScores], offset: float, scale: float = 1.0) -> tuple[list[int], float, list[int]]:
     """With library logits shifted by ``offset``: (A) rank of the gold entry of the paper's .bib among the paper's
     entries and the library, and the share of cases whose top suggestion is in the paper's .bib; (B) for new
     citations (the gold not cited earlier), rank of the gold work when the paper's .bib lacks it and only the
@@ -165,7 +165,7 @@ def merged_ranks(cases: list[CaseScores], offset: float) -> tuple[list[int], flo
     top_in_bib = 0
     ranks_b: list[int] = []
     for c in cases:
-        lib = c.library[c.keep] + offset
+        lib = scale * c.library[c.keep] + offset
         if c.gold_in_paper.any():
             g = c.paper[c.gold_in_paper].max()
             ranks_a.append(int((c.paper > g).sum() + (lib > g).sum()) + 1)
@@ -174,7 +174,7 @@ def merged_ranks(cases: list[CaseScores], offset: float) -> tuple[list[int], flo
         top_in_bib += int((c.paper.max() if c.paper.size else -np.inf) >= (lib.max() if lib.size else -np.inf))
         if c.recited or not c.gold_rows:
             continue
-        g = float(c.library[c.gold_rows].max()) + offset
+        g = scale * float(c.library[c.gold_rows].max()) + offset
         others = c.paper[~c.gold_in_paper]
         ranks_b.append(int((others > g).sum() + (lib > g).sum()) + 1)
     return ranks_a, top_in_bib / max(len(cases), 1), ranks_b
@@ -220,9 +220,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="cap the library: every dev .bib, then training .bib files up to N entries (0: all)")
     parser.add_argument("--offset", type=float, default=None, help="score dev with this offset (default: the "
                         "fitted one with --fit-offset, else the shipped LIBRARY_OFFSET)")
+    parser.add_argument("--scale", type=float, default=None, help="scale of library logits (default: fitted / "
+                        "the shipped LIBRARY_SCALE)")
+    parser.add_argument("--scales", type=float, nargs="+", default=[1.0], help="scales tried by --fit-offset")
+    parser.add_argument("--fit-margin", type=float, default=0.03, help="--fit-offset keeps in-.bib hit@1 within "
+                        "this of the .bib alone on the training papers (the issue: 3 points)")
     parser.add_argument("--fit-only", action="store_true", help="with --fit-offset: stop after the fit")
     parser.add_argument("--exhaustive", action="store_true", help="score every library row (no candidate stage): "
                         "the reference for what the candidate stage misses")
+    parser.add_argument("--candidate-stats", action="store_true", help="enc_z, enc_top and bm25_z relative to "
+                        "the candidates instead of the whole library")
     parser.add_argument("--every-bib", action="store_true", help="the library takes every .bib under a paper's "
                         "folder, not only those its SOURCE.txt names")
     parser.add_argument("--json", type=Path, default=None)
@@ -254,49 +261,56 @@ def main(argv: list[str] | None = None) -> int:
     report: dict = {"library_entries": len(library), "raw_entries": n_entries, "load_s": load_s, "first_s": first_s}
     fitted = None
     if args.fit_offset:
-        train = run_papers(args.train, engine, library, paper_index, args.train_cases, library_only=False,
-                           max_papers=args.train_papers, exhaustive=args.exhaustive)
+        train = run_papers(args.train, engine, library, paper_index, args.train_cases, library_only=True,
+                           max_papers=args.train_papers, exhaustive=args.exhaustive,
+                           library_stats=not args.candidate_stats)
+        lib_train = metrics(train["lib_only"])
         own_train = metrics(train["own"])
         grid = []
-        for off in OFFSETS:
-            ranks_a, share, ranks_b = merged_ranks(train["cases"], off)
-            grid.append((off, metrics(ranks_a), share, metrics(ranks_b)))
+        for scale in args.scales:
+            for off in OFFSETS:
+                ranks_a, share, ranks_b = merged_ranks(train["cases"], off, scale)
+                grid.append(((scale, off), metrics(ranks_a), share, metrics(ranks_b)))
         # the issue's constraint: on citations whose entry is in the .bib, stay within 3 points of the .bib alone;
         # among the offsets that do, the one that finds new (library-only) citations best
-        allowed = [g for g in grid if g[1]["hit@1"] >= own_train["hit@1"] - 0.03] or grid[:1]
+        allowed = [g for g in grid if g[1]["hit@1"] >= own_train["hit@1"] - args.fit_margin] or grid[:1]
         fitted = max(allowed, key=lambda g: (g[3]["hit@1"], g[3]["mrr"]))[0]
-        rows = [[f"{off:+.1f}", pct(a["hit@1"]), pct(a["hit@5"]), pct(share), pct(b["hit@1"]), pct(b["hit@5"]),
-                 str(int(b["n"]))] for off, a, share, b in grid]
+        rows = [[f"{sc:.2f} x logit {off:+.1f}", pct(a["hit@1"]), pct(a["hit@5"]), pct(share), pct(b["hit@1"]),
+                 pct(b["hit@5"]), str(int(b["n"]))] for (sc, off), a, share, b in grid]
         print(f"## Library offset fitted on shared/train ({int(own_train['n'])} cases; .bib alone: "
-              f"{pct(own_train['hit@1'])} hit@1)\n")
-        print(table(rows, ["offset", "in .bib: hit@1", "hit@5", "top in .bib", "new, library only: hit@1", "hit@5",
-                           "cases"]) + f"\n\nfitted offset: {fitted:+.1f}\n")
-        report["fit"] = [{"offset": off, "in_bib": a, "top_in_bib": share, "new": b} for off, a, share, b in grid]
+              f"{pct(own_train['hit@1'])} hit@1; library only: {pct(lib_train['hit@1'])} hit@1, "
+              f"{pct(lib_train['hit@5'])} hit@5, MRR {lib_train['mrr']:.3f})\n")
+        report["train_library_only"] = lib_train
+        print(table(rows, ["library logit", "in .bib: hit@1", "hit@5", "top in .bib", "new, library only: hit@1",
+                           "hit@5", "cases"]) + f"\n\nfitted: {fitted[0]:.2f} x logit {fitted[1]:+.1f}\n")
+        report["fit"] = [{"scale": sc, "offset": off, "in_bib": a, "top_in_bib": share, "new": b}
+                         for (sc, off), a, share, b in grid]
         report["fitted_offset"] = fitted
 
-    from startref.citations.library.pool import LIBRARY_OFFSET
+    from startref.citations.library.pool import LIBRARY_OFFSET, LIBRARY_SCALE
 
     if args.fit_only:
         if args.json:
             args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
         return 0
-    offset = args.offset if args.offset is not None else (LIBRARY_OFFSET if fitted is None else fitted)
+    scale = args.scale if args.scale is not None else (LIBRARY_SCALE if fitted is None else fitted[0])
+    offset = args.offset if args.offset is not None else (LIBRARY_OFFSET if fitted is None else fitted[1])
     dev = run_papers(args.papers, engine, library, paper_index, args.max_cases, library_only=True,
-                     exhaustive=args.exhaustive)
+                     exhaustive=args.exhaustive, library_stats=not args.candidate_stats)
     own_m = metrics(dev["own"])
-    ranks_a, share, ranks_b = merged_ranks(dev["cases"], offset)
+    ranks_a, share, ranks_b = merged_ranks(dev["cases"], offset, scale)
     a_m = metrics(ranks_a, dev["ms"])
     b_m = metrics(ranks_b)
     lib_m = metrics(dev["lib_only"])
     rows = [
         ["own .bib only", str(int(own_m["n"])), pct(own_m["hit@1"]), pct(own_m["hit@5"]), f"{own_m['mrr']:.3f}", "100%", "", ""],
-        [f"own .bib + library (offset {offset:+.1f})", str(int(a_m["n"])), pct(a_m["hit@1"]), pct(a_m["hit@5"]),
+        [f"own .bib + library ({scale:.2f} x logit {offset:+.1f})", str(int(a_m["n"])), pct(a_m["hit@1"]), pct(a_m["hit@5"]),
          f"{a_m['mrr']:.3f}", pct(share), f"{a_m.get('p50_ms', 0):.0f}", f"{a_m.get('p95_ms', 0):.0f}"],
-        [f"new citation, entry only in the library (offset {offset:+.1f})", str(int(b_m["n"])), pct(b_m["hit@1"]),
+        [f"new citation, entry only in the library ({scale:.2f} x logit {offset:+.1f})", str(int(b_m["n"])), pct(b_m["hit@1"]),
          pct(b_m["hit@5"]), f"{b_m['mrr']:.3f}", "", "", ""],
         ["library only (no .bib)", str(int(lib_m["n"])), pct(lib_m["hit@1"]), pct(lib_m["hit@5"]), f"{lib_m['mrr']:.3f}", "", "", ""],
     ]
-    report.update({"offset": offset, "own": own_m, "own_library": a_m, "top_in_bib": share, "new_in_library": b_m,
+    report.update({"offset": offset, "scale": scale, "own": own_m, "own_library": a_m, "top_in_bib": share, "new_in_library": b_m,
                    "library_only": lib_m})
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"## Library setting on the dev papers ({len(library)}-entry library)\n")

@@ -13,7 +13,8 @@ Only those rows get the full features and the ranker, so a request's cost no lon
 for the matrix product and the postings (milliseconds at 30k entries).
 
 The columns that depend on the whole list (``enc_z``, ``enc_top``, ``bm25_z``) are computed over the whole library,
-so a candidate gets the very numbers it had when every row was scored; what differs is the ranker's query gate
+so a candidate gets the very numbers it had when every row was scored (the .bib-order columns aside, which
+``pool`` sets to zero for library rows anyway); what differs is the ranker's query gate
 "share of the list already cited" (over the candidates, not the library), which is zero unless the document cites
 library-only keys. A row outside the candidates is never proposed: ``bench/library.py --exhaustive`` measures what
 that costs against scoring every row.
@@ -183,11 +184,12 @@ def _zscore(x: np.ndarray) -> np.ndarray:
 
 
 def candidate_features(query: Query, fx: IndexFeatures, encoder: SentenceEncoder, rows: np.ndarray,
-                       stage: _Stage) -> np.ndarray:
+                       stage: _Stage, library_stats: bool = True) -> np.ndarray:
     """The feature rows of ``rows`` for ``query``, equal to those of scoring every library row (see the module
-    docstring for the one query gate that differs)."""
+    docstring for the one query gate that differs); ``library_stats`` False leaves the list-relative columns
+    (``enc_z``, ``enc_top``, ``bm25_z``) relative to the candidates instead of the whole library."""
     feats = compute_features(query, _subset(fx, rows, stage.bm25_memo), encoder)
-    if rows.size == 0:
+    if rows.size == 0 or not library_stats:
         return feats
     enc = stage.enc
     order = np.sort(enc)

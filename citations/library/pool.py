@@ -33,7 +33,7 @@ from startref.citations.library.keys import generate_key, unique_key
 from startref.citations.library.store import Library
 from startref.citations.ranker import Ranker, query_gates
 
-__all__ = ["LIBRARY_OFFSET", "BIB_ORDER_FEATURES", "LibraryView", "LibraryScores", "score_library",
+__all__ = ["LIBRARY_OFFSET", "LIBRARY_SCALE", "BIB_ORDER_FEATURES", "LibraryView", "LibraryScores", "score_library",
            "library_candidates", "cite_key_for"]
 
 #: Logit added to every library entry's score, fitted on shared/train with ``bench/library.py --fit-offset
@@ -42,6 +42,8 @@ __all__ = ["LIBRARY_OFFSET", "BIB_ORDER_FEATURES", "LibraryView", "LibraryScores
 #: 46.2%; 42.9% at 0.0), which is also the best of those at finding new citations whose entry only the library has
 #: (30.0% hit@1; 13.1% at -2.0).
 LIBRARY_OFFSET = -0.5
+#: Factor on a library entry's ranker logit before the offset (1.0: the ranker's own scale).
+LIBRARY_SCALE = 1.0
 #: Features that describe the paper's .bib order; zero for entries that are not in it.
 BIB_ORDER_FEATURES: tuple[str, ...] = ("bib_next", "bib_near", "bib_next_x_order", "bib_near_x_order", "bib_local",
                                        "uncited_x_progress")
@@ -109,7 +111,7 @@ def _candidate_mask(library: Library, paper: BibIndex) -> np.ndarray:
 def score_library(query: Query, library: Library, paper: BibIndex, encoder: SentenceEncoder, ranker: Ranker,
                   top: int, offset: float = LIBRARY_OFFSET, zero_bib_order: bool = True,
                   exclude: np.ndarray | None = None, limits: CandidateLimits = CandidateLimits(),
-                  exhaustive: bool = False) -> LibraryScores:
+                  exhaustive: bool = False, library_stats: bool = True, scale: float = LIBRARY_SCALE) -> LibraryScores:
     """The ``top`` best library entries for ``query`` (built over ``LibraryView(paper, library.index)``);
     ``exclude`` marks library rows never to propose (the benchmark hides a paper's own entries with it).
 
@@ -130,13 +132,13 @@ def score_library(query: Query, library: Library, paper: BibIndex, encoder: Sent
         feats = compute_features(query, fx, encoder)[rows]
     else:
         rows, stage = candidate_rows(query, fx, encoder, library.lexicon(encoder), keep, limits)
-        feats = candidate_features(query, fx, encoder, rows, stage)
+        feats = candidate_features(query, fx, encoder, rows, stage, library_stats)
     if zero_bib_order:
         feats[:, _ZERO_COLS] = 0.0
     if rows.size == 0:
         no_gates = np.zeros_like(query_gates(np.zeros((1, len(FEATURE_NAMES)), np.float32)))
         return LibraryScores(np.zeros(0, np.int64), np.zeros(0, np.float32), feats, no_gates)
-    logits = ranker.score(feats).astype(np.float32) + np.float32(offset)
+    logits = np.float32(scale) * ranker.score(feats).astype(np.float32) + np.float32(offset)
     gates = query_gates(feats)
     n = min(top, rows.size)
     part = np.argpartition(-logits, n - 1)[:n] if n < rows.size else np.arange(rows.size)
