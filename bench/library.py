@@ -47,7 +47,8 @@ from startref.citations.evaluation import load_paper, mine_cases  # noqa: E402
 from startref.citations.library import open_library, work_ids  # noqa: E402
 from startref.citations.features import compute_features  # noqa: E402
 from startref.citations.library.candidates import candidate_features, candidate_rows  # noqa: E402
-from startref.citations.library.pool import BIB_ORDER_FEATURES, LibraryView, _candidate_mask, score_library  # noqa: E402
+from startref.citations.library.pool import (BIB_ORDER_FEATURES, LibraryView, _candidate_mask, ranker_logits,  # noqa: E402
+                                             score_library)
 from startref.citations.features import FEATURE_NAMES  # noqa: E402
 from startref.citations.library import store  # noqa: E402
 from startref.citations.query import build_query  # noqa: E402
@@ -61,13 +62,19 @@ OFFSETS = (-6.0, -5.0, -4.0, -3.0, -2.5, -2.0, -1.5, -1.0, -0.5, 0.0, 1.0)
 
 
 class _Suffixed:
-    """The paper's keys as the merged library spells them (``key__p7``), for the library-only history."""
+    """The paper's keys as the merged library spells them (``key__p7``), for the library-only history; a key whose
+    work the library keeps under another paper's entry (one entry per work) resolves to that entry, as the
+    author's key would in their own library."""
 
-    def __init__(self, library: BibIndex, suffix: str) -> None:
-        self.library, self.suffix = library, suffix
+    def __init__(self, library, suffix: str, own: BibIndex | None = None) -> None:  # type: ignore[no-untyped-def]
+        self.library, self.suffix, self.own = library, suffix, own
 
     def get(self, key: str):  # type: ignore[no-untyped-def]
-        return self.library.get(key + self.suffix)
+        hit = self.library.index.get(key + self.suffix)
+        if hit is None and self.own is not None and (e := self.own.get(key)) is not None:
+            pos = self.library.works.find(e)
+            hit = self.library.index.entries[pos] if pos is not None else None
+        return hit
 
 
 def _paper_rows(library, idx: int) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -88,12 +95,20 @@ class CaseScores:
     recited: bool
 
 
+def ranker_training_papers() -> set[str]:
+    """The training papers the shipped ranker was fitted on (``citations/artifacts/training.json``)."""
+    path = REPO / "citations" / "artifacts" / "training.json"
+    return {str(p).split("/")[0] for p in json.loads(path.read_text(encoding="utf-8")).get("papers", [])}
+
+
 def run_papers(papers_dir: Path, engine: Engine, library, paper_index: dict[str, int], max_cases: int,  # type: ignore[no-untyped-def]
-               library_only: bool, max_papers: int = 0, exhaustive: bool = False, library_stats: bool = True) -> dict:
+               library_only: bool, max_papers: int = 0, exhaustive: bool = False, library_stats: bool = True,
+               paper_gates: bool = False, skip: set[str] = frozenset(), same_work_history: bool = False) -> dict:
     out: dict = {"own": [], "lib_only": [], "ms": [], "cases": [], "candidates": []}
     fx = library.features(engine.encoder)
     lexicon = library.lexicon(engine.encoder)
-    papers = [p for p in find_corpus_papers(papers_dir) if p.main_tex.relative_to(papers_dir).parts[0] in paper_index]
+    papers = [p for p in find_corpus_papers(papers_dir) if p.main_tex.relative_to(papers_dir).parts[0] in paper_index
+              and p.main_tex.relative_to(papers_dir).parts[0] not in skip]
     if max_papers and len(papers) > max_papers:
         papers = [papers[int(i * len(papers) / max_papers)] for i in range(max_papers)]
     for paper in papers:
@@ -128,7 +143,8 @@ def run_papers(papers_dir: Path, engine: Engine, library, paper_index: dict[str,
                 rows, stage = candidate_rows(lq, fx, engine.encoder, lexicon, allowed)
                 feats = candidate_features(lq, fx, engine.encoder, rows, stage, library_stats)
             feats[:, ZERO_COLS] = 0.0
-            lib_logits[rows] = engine.ranker.score(feats).astype(np.float32)
+            own_gates = ranked[0].gates if (paper_gates and ranked) else None
+            lib_logits[rows] = ranker_logits(engine.ranker, feats, own_gates).astype(np.float32)
             ms = (time.perf_counter() - t0) * 1000
             if j:
                 out["ms"].append(ms)
@@ -139,7 +155,8 @@ def run_papers(papers_dir: Path, engine: Engine, library, paper_index: dict[str,
             recited = any(gold.intersection(c.keys) for c in case.query.history)
             out["cases"].append(CaseScores(paper_logits, in_gold, lib_logits, keep, gold_rows, recited))
             if library_only:
-                q2 = build_query(text, case.offset, _Suffixed(library.index, suffix), cites[: case.ordinal],  # type: ignore[arg-type]
+                q2 = build_query(text, case.offset, _Suffixed(library, suffix, own if same_work_history else None),  # type: ignore[arg-type]
+                                 cites[: case.ordinal],
                                  after_start=cites[case.ordinal].end)
                 s2 = score_library(q2, library, BibIndex([]), engine.encoder, engine.ranker, TOP, offset=0.0,
                                    exhaustive=exhaustive, library_stats=library_stats)
@@ -228,6 +245,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fit-only", action="store_true", help="with --fit-offset: stop after the fit")
     parser.add_argument("--exhaustive", action="store_true", help="score every library row (no candidate stage): "
                         "the reference for what the candidate stage misses")
+    parser.add_argument("--same-work-history", action="store_true", help="library only: a key the paper cited "
+                        "earlier resolves to the library's entry of the same work when the library keeps another "
+                        "paper's copy of it (as the author's own key would in their library)")
+    parser.add_argument("--fit-unseen", action="store_true", help="fit on the training papers the shipped ranker "
+                        "was not trained on (its confidence on its own training papers is inflated)")
+    parser.add_argument("--paper-gates", action="store_true", help="score library rows with the query gates of "
+                        "the paper's own list (own + library setting)")
     parser.add_argument("--candidate-stats", action="store_true", help="enc_z, enc_top and bm25_z relative to "
                         "the candidates instead of the whole library")
     parser.add_argument("--every-bib", action="store_true", help="the library takes every .bib under a paper's "
@@ -239,8 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     roots = library_roots(args.papers, args.train, args.library_max_entries, Path(tmp.name))
     lib_path, paper_index, n_entries = merge_library(roots, Path(tmp.name), every_bib=args.every_bib)
     # a stable path so the library's disk cache is reused across runs (the cache keys on content + path)
-    stable = Path(tempfile.gettempdir()) / (f"startref-bench-library-{args.library_max_entries}"
-                                            f"{'-every' if args.every_bib else ''}.bib")
+    # (every .bib of every paper: the same file, so the same index, as bench/library_scale.py's)
+    stable = Path(tempfile.gettempdir()) / (f"startref-bench-library-{args.library_max_entries}.bib"
+                                            if args.library_max_entries or not args.every_bib
+                                            else "startref-bench-library-every.bib")
     if not stable.exists() or stable.read_bytes() != lib_path.read_bytes():
         stable.write_bytes(lib_path.read_bytes())
     engine = Engine(EngineConfig(use_generator=False))
@@ -263,7 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.fit_offset:
         train = run_papers(args.train, engine, library, paper_index, args.train_cases, library_only=True,
                            max_papers=args.train_papers, exhaustive=args.exhaustive,
-                           library_stats=not args.candidate_stats)
+                           library_stats=not args.candidate_stats, paper_gates=args.paper_gates,
+                           skip=ranker_training_papers() if args.fit_unseen else set(),
+                           same_work_history=args.same_work_history)
         lib_train = metrics(train["lib_only"])
         own_train = metrics(train["own"])
         grid = []
@@ -277,7 +305,8 @@ def main(argv: list[str] | None = None) -> int:
         fitted = max(allowed, key=lambda g: (g[3]["hit@1"], g[3]["mrr"]))[0]
         rows = [[f"{sc:.2f} x logit {off:+.1f}", pct(a["hit@1"]), pct(a["hit@5"]), pct(share), pct(b["hit@1"]),
                  pct(b["hit@5"]), str(int(b["n"]))] for (sc, off), a, share, b in grid]
-        print(f"## Library offset fitted on shared/train ({int(own_train['n'])} cases; .bib alone: "
+        print(f"## Library offset fitted on shared/train{' (papers the ranker was not trained on)' if args.fit_unseen else ''} "
+              f"({int(own_train['n'])} cases; .bib alone: "
               f"{pct(own_train['hit@1'])} hit@1; library only: {pct(lib_train['hit@1'])} hit@1, "
               f"{pct(lib_train['hit@5'])} hit@5, MRR {lib_train['mrr']:.3f})\n")
         report["train_library_only"] = lib_train
@@ -296,7 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     scale = args.scale if args.scale is not None else (LIBRARY_SCALE if fitted is None else fitted[0])
     offset = args.offset if args.offset is not None else (LIBRARY_OFFSET if fitted is None else fitted[1])
     dev = run_papers(args.papers, engine, library, paper_index, args.max_cases, library_only=True,
-                     exhaustive=args.exhaustive, library_stats=not args.candidate_stats)
+                     exhaustive=args.exhaustive, library_stats=not args.candidate_stats,
+                     paper_gates=args.paper_gates, same_work_history=args.same_work_history)
     own_m = metrics(dev["own"])
     ranks_a, share, ranks_b = merged_ranks(dev["cases"], offset, scale)
     a_m = metrics(ranks_a, dev["ms"])
