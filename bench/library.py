@@ -245,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fit-only", action="store_true", help="with --fit-offset: stop after the fit")
     parser.add_argument("--exhaustive", action="store_true", help="score every library row (no candidate stage): "
                         "the reference for what the candidate stage misses")
+    parser.add_argument("--dev-grid", action="store_true", help="also print the dev cases at every offset "
+                        "(to read the trade-off; the offset is never chosen on dev)")
     parser.add_argument("--same-work-history", action="store_true", help="library only: a key the paper cited "
                         "earlier resolves to the library's entry of the same work when the library keeps another "
                         "paper's copy of it (as the author's own key would in their library)")
@@ -342,6 +344,16 @@ def main(argv: list[str] | None = None) -> int:
     ]
     report.update({"offset": offset, "scale": scale, "own": own_m, "own_library": a_m, "top_in_bib": share, "new_in_library": b_m,
                    "library_only": lib_m})
+    if args.dev_grid:  # the trade-off the offset sets, on dev: shown, never used to choose it
+        grid_rows = []
+        for off in OFFSETS:
+            ra, sh, rb = merged_ranks(dev["cases"], off, scale)
+            ma, mb = metrics(ra), metrics(rb)
+            grid_rows.append([f"{scale:.2f} x logit {off:+.1f}", pct(ma["hit@1"]), pct(ma["hit@5"]), pct(sh),
+                              pct(mb["hit@1"]), pct(mb["hit@5"])])
+        print("## The same dev cases at every offset (for reading the trade-off; the offset is chosen on train)\n")
+        print(table(grid_rows, ["library logit", "in .bib: hit@1", "hit@5", "top in .bib", "new: hit@1", "hit@5"])
+              + "\n")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"## Library setting on the dev papers ({len(library)}-entry library)\n")
     print(table(rows, ["setting", "cases", "hit@1", "hit@5", "MRR", "top in own .bib", "p50 ms", "p95 ms"]))
