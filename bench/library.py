@@ -254,8 +254,9 @@ def main(argv: list[str] | None = None) -> int:
                         "was not trained on (its confidence on its own training papers is inflated)")
     parser.add_argument("--paper-gates", action="store_true", help="score library rows with the query gates of "
                         "the paper's own list (own + library setting)")
-    parser.add_argument("--candidate-stats", action="store_true", help="enc_z, enc_top and bm25_z relative to "
-                        "the candidates instead of the whole library")
+    parser.add_argument("--candidate-stats", action=argparse.BooleanOptionalAction, default=True,
+                        help="enc_z, enc_top and bm25_z relative to the candidates (the shipped choice) or, with "
+                             "--no-candidate-stats, to the whole library")
     parser.add_argument("--every-bib", action="store_true", help="the library takes every .bib under a paper's "
                         "folder, not only those its SOURCE.txt names")
     parser.add_argument("--json", type=Path, default=None)

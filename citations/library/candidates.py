@@ -12,12 +12,13 @@ the cursor points at, and those are cheap to find over the whole library:
 Only those rows get the full features and the ranker, so a request's cost no longer grows with the library except
 for the matrix product and the postings (milliseconds at 30k entries).
 
-The columns that depend on the whole list (``enc_z``, ``enc_top``, ``bm25_z``) are computed over the whole library,
-so a candidate gets the very numbers it had when every row was scored (the .bib-order columns aside, which
+The columns that depend on the whole list (``enc_z``, ``enc_top``, ``bm25_z``) can be computed over the whole
+library (``library_stats``), so a candidate gets the very numbers it had when every row was scored (the .bib-order columns aside, which
 ``pool`` sets to zero for library rows anyway); what differs is the ranker's query gate
 "share of the list already cited" (over the candidates, not the library), which is zero unless the document cites
-library-only keys. A row outside the candidates is never proposed: ``bench/library.py --exhaustive`` measures what
-that costs against scoring every row.
+library-only keys. The engine computes them over the candidates instead (``pool.LIST_STATS_OVER_CANDIDATES``: a
+list of a few hundred, like the bibliographies the ranker was trained on, measured better on the training papers).
+A row outside the candidates is never proposed: ``bench/library.py --exhaustive`` measures what that costs.
 """
 
 from __future__ import annotations
