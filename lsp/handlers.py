@@ -273,7 +273,15 @@ async def _report_loading(ls: StartrefLanguageServer) -> None:
         except Exception as err:  # a client that refuses the token still gets the log line
             ls.log_line(f"no progress report: {err}")
             supported = False
-    await asyncio.get_running_loop().run_in_executor(None, ls.ready.wait)
+    shown: str | None = None
+    while True:  # the library's first index reports its progress meanwhile (its last step too, however quick)
+        done = await asyncio.get_running_loop().run_in_executor(None, ls.ready.wait, 0.5)
+        note = ls.loading_message
+        if supported and note and note != shown:
+            shown = note
+            ls.work_done_progress.report(_PROGRESS_TOKEN, types.WorkDoneProgressReport(message=note))
+        if done:
+            break
     message = f"models ready in {ls.loaded_after_s or 0:.1f} s" if ls.load_error is None else f"models failed: {ls.load_error}"
     if supported:
         ls.work_done_progress.end(_PROGRESS_TOKEN, types.WorkDoneProgressEnd(message=message))

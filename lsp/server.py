@@ -94,6 +94,8 @@ class StartrefLanguageServer(LanguageServer):
         self._timers: dict[str, threading.Timer] = {}
         self._timers_lock = threading.Lock()
         self._loader: threading.Thread | None = None
+        #: What loading did last ("indexing your library: 1200/29928 entries"), for the work-done progress.
+        self.loading_message: str | None = None
 
     # -- sending from any thread ----------------------------------------------------------------------------------
     def _send(self, fn: Callable[..., None], *args: Any) -> None:
@@ -125,6 +127,8 @@ class StartrefLanguageServer(LanguageServer):
 
         def load() -> None:
             try:
+                _ = self.engine.encoder, self.engine.ranker
+                self._index_library()
                 self.engine.warm()
             except Exception as err:  # a missing model must not kill the server: say why, answer without ranking
                 self.load_error = f"{type(err).__name__}: {err}"
@@ -134,6 +138,27 @@ class StartrefLanguageServer(LanguageServer):
 
         self._loader = threading.Thread(target=load, name="startref-load-models", daemon=True)
         self._loader.start()
+
+    def _index_library(self) -> None:
+        """Index the configured library now when it is not cached yet, saying how far it is (``loading_message``):
+        the first index of a big library takes minutes, and the editor shows it as the loading progress."""
+        sources = self.engine.config.library
+        if not sources:
+            return
+        from startref.citations.library import LibraryError, open_library
+
+        try:
+            library = open_library(sources)
+            if not library.needs_indexing(self.engine.encoder):
+                return
+
+            def progress(done: int, total: int) -> None:
+                self.loading_message = f"indexing your library: {done}/{total} entries"
+
+            progress(0, len(library))
+            library.features(self.engine.encoder, progress=progress)
+        except LibraryError:
+            self.loading_message = None  # the engine answers from the paper's .bib and says why
 
     def wait_ready(self) -> bool:
         """Wait for the models; False (and a log line) when loading failed or took too long."""

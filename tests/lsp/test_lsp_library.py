@@ -9,6 +9,7 @@ saves). Running it again adds nothing: the entry is there.
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -52,8 +53,13 @@ def _apply_to_file(path: Path, edit: types.TextEdit) -> None:
 APPLIED: list[types.ApplyWorkspaceEditParams] = []
 
 
+#: An empty library cache for the server, so that it indexes the library at start (and reports it).
+FRESH_CACHE = tempfile.mkdtemp(prefix="startref-lsp-library-")
+
+
 @pytest_lsp.fixture(scope="module", config=ClientServerConfig(
-    server_command=[*server_command(), "--library", str(LIBRARY)], server_env=server_env()))
+    server_command=[*server_command(), "--library", str(LIBRARY)],
+    server_env={**server_env(), "STARTREF_LIBRARY_CACHE_DIR": FRESH_CACHE}))
 async def client(lsp_client: LanguageClient, paper: Path):
     assert LIBRARY.is_file(), f"training paper .bib not found: {LIBRARY}"
 
@@ -114,6 +120,14 @@ async def test_choosing_a_library_item_adds_it_to_the_bib(client: LanguageClient
         command=top.command.command, arguments=top.command.arguments))
     assert again["added"] is False and "already in refs.bib" in again["reason"], again
     assert len(APPLIED) == 1
+
+
+async def test_the_first_index_of_the_library_is_reported_as_loading_progress(client: LanguageClient) -> None:
+    reports = client.progress_reports.get("startref/loading-models")
+    assert reports, client.progress_reports
+    notes = [r.message for r in reports if isinstance(r, types.WorkDoneProgressReport)]
+    assert any(n and n.startswith("indexing your library: ") and n.endswith(" entries") for n in notes), reports
+    assert isinstance(reports[-1], types.WorkDoneProgressEnd)
 
 
 async def test_a_bad_command_argument_is_answered_not_fatal(client: LanguageClient) -> None:
