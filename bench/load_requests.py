@@ -100,12 +100,14 @@ def masked_requests(papers: Path, *, k: int, library: Path | None = None,
 
 
 def merge_library(paper_roots: Sequence[Path], out_dir: Path,
-                  max_entries: int | None = None) -> tuple[Path, dict[str, int], int]:
+                  max_entries: int | None = None, every_bib: bool = False) -> tuple[Path, dict[str, int], int]:
     """Concatenate every paper's .bib files into one library with unique keys; returns (file, paper index, entries).
 
     Keys become ``<key>__p<i>`` (crossref values too); a key repeated inside one paper gets ``_<n>`` as well, so
     every key in the library is unique. Every paper of the first root is included (the requests come from it);
     papers of later roots are added, in name order, while the library has fewer than ``max_entries`` entries.
+    ``every_bib``: every .bib file under a paper's folder, not only those its SOURCE.txt names (the ones the
+    paper uses).
     """
     paper_index: dict[str, int] = {}
     parts: list[str] = []
@@ -118,7 +120,11 @@ def merge_library(paper_roots: Sequence[Path], out_dir: Path,
             suffix = f"__p{idx}"
             seen: dict[str, int] = {}
             bibs = parse_source(paper / "SOURCE.txt").get("bib_files") or []
-            for rel in bibs if isinstance(bibs, list) else []:
+            bibs = bibs if isinstance(bibs, list) else []
+            if every_bib:
+                bibs = [*bibs, *sorted(str(b.relative_to(paper)) for b in paper.rglob("*.bib")
+                                       if str(b.relative_to(paper)) not in bibs)]
+            for rel in bibs:
                 path = paper / rel
                 if path.suffix.lower() != ".bib" or not path.is_file():
                     continue

@@ -203,16 +203,21 @@ _INDEX_CACHE: ByteLRU[tuple[str, str], IndexFeatures] = ByteLRU(
     env_megabytes("STARTREF_INDEX_CACHE_MB", 64), lambda f: int(f.emb.nbytes) + 3000 * len(f.keys))
 
 
-def index_features(index: BibIndex, encoder: SentenceEncoder) -> IndexFeatures:
-    """The cached per-bibliography data for ``index`` (entry embeddings come from the encoder's disk cache)."""
+def index_features(index: BibIndex, encoder: SentenceEncoder, emb: np.ndarray | None = None) -> IndexFeatures:
+    """The cached per-bibliography data for ``index`` (entry embeddings come from the encoder's disk cache).
+
+    ``emb``: the entries' embeddings when the caller keeps its own (the library embeds with a progress bar and
+    caches by content); the result is then not kept in this module's cache either."""
     # The adapter is part of the key: the plain and the fine-tuned MiniLM share a path but not their embeddings.
     cache_key = (index.fingerprint, f"{encoder.path}|{getattr(encoder, 'adapter_digest', '')}")
-    hit = _INDEX_CACHE.get(cache_key)  # ByteLRU holds its own lock
+    given = emb is not None
+    hit = None if given else _INDEX_CACHE.get(cache_key)  # ByteLRU holds its own lock
     if hit is not None:
         return hit
     entries = list(index.entries)
     texts = [entry_text(e) for e in entries]
-    emb = encoder.encode_corpus(texts, index.fingerprint) if entries else np.zeros((0, encoder.dim), np.float32)
+    if emb is None:
+        emb = encoder.encode_corpus(texts, index.fingerprint) if entries else np.zeros((0, encoder.dim), np.float32)
     years = [_plausible_year(e.year) for e in entries]
     feats = IndexFeatures(
         index=index,
@@ -228,7 +233,7 @@ def index_features(index: BibIndex, encoder: SentenceEncoder) -> IndexFeatures:
         year_recent=np.array([(int(y) - 1950) / 100.0 if y else 0.0 for y in years], dtype=np.float32),
         is_misc=np.array([1.0 if e.entry_type.lower() in _MISC_TYPES or not e.venue.strip() else 0.0 for e in entries], np.float32),
     )
-    return _INDEX_CACHE.put(cache_key, feats)
+    return feats if given else _INDEX_CACHE.put(cache_key, feats)
 
 
 def _plausible_year(raw: str) -> str:

@@ -23,6 +23,7 @@ from startref.citations.bibindex import Entry
 from startref.latex.context import cursor_context
 
 from .entries import detail_line, entry_markdown, filter_text
+from .library import library_key_of
 
 __all__ = ["CompletionChoice", "CompletionResult", "cite_slot", "complete", "resolve_documentation", "LIMIT", "EAGER_WHY"]
 
@@ -47,6 +48,8 @@ class CompletionChoice:
     start: int
     end: int
     resolved: bool
+    #: For an entry of the library the paper's .bib lacks: its key in the library (choosing it adds it to the .bib).
+    library_key: str | None = None
 
 
 @dataclass
@@ -119,6 +122,7 @@ def complete(engine: Any, text: str, offset: int, bib_files: Sequence[str | Path
             start=start,
             end=end,
             resolved=eager or row is None,
+            library_key=library_key_of(engine, row) if row is not None and row.in_bib is False else None,
         ))
     return CompletionResult(choices, incomplete, ranking)
 

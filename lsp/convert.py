@@ -14,6 +14,7 @@ from startref.latex.position import lsp_from_offset, offset_from_lsp
 from .completion import CompletionResult
 from .definition import Place
 from .diagnostics import BibFinding, Finding
+from .library import ADD_TO_BIB_COMMAND, command_arguments
 
 __all__ = [
     "offset_at",
@@ -67,6 +68,10 @@ def completion_list(text: str, result: CompletionResult, uri: str) -> types.Comp
             preselect=choice.rank == 0 or None,
             text_edit=types.TextEdit(range=edit_range, new_text=choice.key),
             data=None if choice.resolved else {"uri": uri, "key": choice.key},
+            # a library entry: the editor runs this after inserting the key, the server adds the entry to the .bib
+            command=types.Command(title=f"add {choice.key} to the .bib", command=ADD_TO_BIB_COMMAND,
+                                  arguments=command_arguments(uri, choice.key, choice.library_key))
+            if choice.library_key else None,
         ))
     return types.CompletionList(is_incomplete=result.incomplete, items=items)
 

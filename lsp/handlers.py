@@ -13,7 +13,9 @@ from typing import Any
 from lsprotocol import types
 from pygls.uris import from_fs_path
 
-from . import actions, completion, convert, definition, documents, hover, quickfix
+from startref.citations.errors import StartrefError
+
+from . import actions, completion, convert, definition, documents, hover, library, quickfix
 from .server import SUGGEST_COMMAND, StartrefLanguageServer, guarded
 
 __all__ = ["register"]
@@ -160,6 +162,10 @@ def register(server: StartrefLanguageServer) -> None:
     def suggest(ls: StartrefLanguageServer, *args: Any) -> dict[str, Any] | None:
         return _suggest(ls, list(args))
 
+    @server.command(library.ADD_TO_BIB_COMMAND)
+    async def add_to_bib(ls: StartrefLanguageServer, *args: Any) -> dict[str, Any]:
+        return await _add_to_bib(ls, list(args))
+
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     @server.thread()
     @guarded(None)
@@ -270,6 +276,45 @@ def _suggest(ls: StartrefLanguageServer, args: list[Any]) -> dict[str, Any] | No
         return None
 
 
+async def _add_to_bib(ls: StartrefLanguageServer, args: list[Any]) -> dict[str, Any]:
+    """``startref.addToBib`` (a library item's command): plan the .bib addition off the event loop, then ask the
+    editor to apply it (``workspace/applyEdit``), or write the file when the editor cannot apply edits."""
+    spec = args[0] if len(args) == 1 and isinstance(args[0], dict) else {}
+
+    def open_text(uri: str) -> str | None:
+        return ls.workspace.text_documents[uri].source if uri in ls.workspace.text_documents else None
+
+    def plan() -> library.BibAddition:
+        if not ls.wait_ready():
+            return library.BibAddition(None, reason="the models did not load")
+        return library.plan_addition(ls.engine, spec, open_text, ls.append_to)
+
+    addition = await asyncio.get_running_loop().run_in_executor(None, plan)
+    answer: dict[str, Any] = {"added": False, "key": addition.key or spec.get("key"), "file": addition.path}
+    if addition.reason is not None or addition.path is None:
+        ls.log_line(f"{library.ADD_TO_BIB_COMMAND}: nothing added: {addition.reason}")
+        return {**answer, "reason": addition.reason}
+    workspace = ls.client_capabilities.workspace
+    if workspace is not None and workspace.apply_edit:
+        at = types.Position(line=addition.line, character=addition.character)
+        bib_uri = from_fs_path(str(Path(addition.path).resolve()))
+        result = await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(
+            label=f"startref: add {addition.key} to {Path(addition.path).name}",
+            edit=types.WorkspaceEdit(changes={bib_uri: [types.TextEdit(range=types.Range(start=at, end=at),
+                                                                       new_text=addition.text)]})))
+        if not result.applied:
+            ls.log_line(f"{library.ADD_TO_BIB_COMMAND}: the editor did not apply the edit: {result.failure_reason}",
+                        types.MessageType.Warning)
+            return {**answer, "reason": result.failure_reason or "the editor refused the edit"}
+        return {**answer, "added": True, "how": "workspace/applyEdit"}
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, library.write_addition, addition)
+    except (StartrefError, OSError) as err:
+        ls.log_line(f"{library.ADD_TO_BIB_COMMAND}: {err}", types.MessageType.Warning)
+        return {**answer, "reason": str(err)}
+    return {**answer, "added": True, "how": "written to disk"}
+
+
 async def _report_loading(ls: StartrefLanguageServer) -> None:
     """Work-done progress while the models load: "loading models…", then "ready" (or why not)."""
     supported = _progress_supported(ls) and not ls.ready.is_set()
@@ -281,7 +326,15 @@ async def _report_loading(ls: StartrefLanguageServer) -> None:
         except Exception as err:  # a client that refuses the token still gets the log line
             ls.log_line(f"no progress report: {err}")
             supported = False
-    await asyncio.get_running_loop().run_in_executor(None, ls.ready.wait)
+    shown: str | None = None
+    while True:  # the library's first index reports its progress meanwhile (its last step too, however quick)
+        done = await asyncio.get_running_loop().run_in_executor(None, ls.ready.wait, 0.5)
+        note = ls.loading_message
+        if supported and note and note != shown:
+            shown = note
+            ls.work_done_progress.report(_PROGRESS_TOKEN, types.WorkDoneProgressReport(message=note))
+        if done:
+            break
     message = f"models ready in {ls.loaded_after_s or 0:.1f} s" if ls.load_error is None else f"models failed: {ls.load_error}"
     if supported:
         ls.work_done_progress.end(_PROGRESS_TOKEN, types.WorkDoneProgressEnd(message=message))

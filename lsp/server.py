@@ -80,9 +80,12 @@ class _Protocol(LanguageServerProtocol):
 class StartrefLanguageServer(LanguageServer):
     """The server object every handler receives: the engine, the loading state, kept rankings, debounce timers."""
 
-    def __init__(self, config: EngineConfig | None = None, *, debounce_s: float = 0.3, ready_timeout_s: float = 180.0) -> None:
+    def __init__(self, config: EngineConfig | None = None, *, debounce_s: float = 0.3, ready_timeout_s: float = 180.0,
+                 append_to: str | None = None) -> None:
         super().__init__("startref", __version__, protocol_cls=_Protocol, max_workers=4)
         self.engine = Engine(config)
+        #: The .bib that receives library entries chosen in completion (None: the document's first .bib).
+        self.append_to = append_to
         self.debounce_s = debounce_s
         self.ready_timeout_s = ready_timeout_s
         self.ready = threading.Event()
@@ -96,6 +99,8 @@ class StartrefLanguageServer(LanguageServer):
         self.check_settings = CheckSettings()
         self.audit_store = AuditStore()
         self.audits = AuditRunner(self._audit_document, self._audit_failed)
+        #: What loading did last ("indexing your library: 1200/29928 entries"), for the work-done progress.
+        self.loading_message: str | None = None
 
     # -- sending from any thread ----------------------------------------------------------------------------------
     def _send(self, fn: Callable[..., None], *args: Any) -> None:
@@ -127,6 +132,8 @@ class StartrefLanguageServer(LanguageServer):
 
         def load() -> None:
             try:
+                _ = self.engine.encoder, self.engine.ranker
+                self._index_library()
                 self.engine.warm()
             except Exception as err:  # a missing model must not kill the server: say why, answer without ranking
                 self.load_error = f"{type(err).__name__}: {err}"
@@ -136,6 +143,27 @@ class StartrefLanguageServer(LanguageServer):
 
         self._loader = threading.Thread(target=load, name="startref-load-models", daemon=True)
         self._loader.start()
+
+    def _index_library(self) -> None:
+        """Index the configured library now when it is not cached yet, saying how far it is (``loading_message``):
+        the first index of a big library takes minutes, and the editor shows it as the loading progress."""
+        sources = self.engine.config.library
+        if not sources:
+            return
+        from startref.citations.library import LibraryError, open_library
+
+        try:
+            library = open_library(sources)
+            if not library.needs_indexing(self.engine.encoder):
+                return
+
+            def progress(done: int, total: int) -> None:
+                self.loading_message = f"indexing your library: {done}/{total} entries"
+
+            progress(0, len(library))
+            library.features(self.engine.encoder, progress=progress)
+        except LibraryError:
+            self.loading_message = None  # the engine answers from the paper's .bib and says why
 
     def wait_ready(self) -> bool:
         """Wait for the models; False (and a log line) when loading failed or took too long."""

@@ -69,13 +69,27 @@ def _with_prob(r: RankedEntry, p: float) -> RankedEntry:
 
 def target_for(index: BibIndex, append_to: str | Path | None = None, bib_text: str | None = None) -> BibTarget | None:
     """The .bib new entries go to: ``append_to`` if given, else the first file the document names (the inline
-    ``bib_text`` when that is the bibliography); ``None`` when there is no file to add to."""
+    ``bib_text`` when that is the bibliography); ``None`` when there is no file to add to. A relative ``append_to``
+    (``library.append_to = "refs.bib"`` in the configuration) names one of the document's .bib files when one
+    ends that way, else a file next to the first of them."""
     if append_to is not None:
-        return read_target(append_to)
+        return read_target(_resolve_target(index, Path(append_to)))
     if bib_text is not None:
         return BibTarget("<bib_text>", bib_text, None)
     files = [f for f in index.files if f.lower().endswith(".bib") and Path(f).is_file()]
     return read_target(files[0]) if files else None
+
+
+def _resolve_target(index: BibIndex, wanted: Path) -> Path:
+    if wanted.is_absolute():
+        return wanted
+    files = [Path(f) for f in index.files if f.lower().endswith(".bib")]
+    for f in files:
+        if f.parts[-len(wanted.parts):] == wanted.parts:
+            return f
+    if files and not wanted.exists():
+        return files[0].parent / wanted
+    return wanted
 
 
 def plan_bib_edit(target: BibTarget | None, entries: Sequence[Entry]) -> BibEdit | None:

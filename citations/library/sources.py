@@ -17,25 +17,30 @@ from startref.citations.library.bibtex import render_entry
 from startref.citations.library.errors import LibraryError
 from startref.citations.library.keys import generate_key, unique_key
 from startref.citations.library.zotero import read_zotero, to_bibtex_fields
+from startref.citations.library.zotero_api import DEFAULT_URL, library_version, read_zotero_api
 
 __all__ = ["Source", "parse_source", "read_source", "default_zotero_path"]
 
 
 @dataclass(frozen=True)
 class Source:
-    """One library source: ``kind`` is ``bib`` or ``zotero``; ``path`` the file."""
+    """One library source: ``kind`` is ``bib``, ``zotero`` (``path`` the file) or ``zotero-api`` (``url``)."""
 
     kind: str
     path: Path
+    url: str = ""
 
     @property
     def label(self) -> str:
         """How candidates name where they come from (``source`` in the JSON)."""
-        return f"{self.kind}:{self.path}"
+        return f"{self.kind}:{self.url or self.path}"
 
     def content_key(self) -> str:
         """Changes whenever the source's content may have changed: a .bib's bytes (hashed), a database's size and
-        modification time (hashing a large Zotero database would cost more than re-reading it)."""
+        modification time (hashing a large Zotero database would cost more than re-reading it), the local API's
+        library version."""
+        if self.kind == "zotero-api":
+            return hashlib.sha256(f"{self.url}|{library_version(self.url)}".encode()).hexdigest()[:32]
         try:
             st = self.path.stat()
         except OSError as err:
@@ -66,10 +71,16 @@ def default_zotero_path() -> Path:
 
 
 def parse_source(spec: str) -> Source:
-    """``refs.bib`` -> bib; ``…/zotero.sqlite`` (any ``.sqlite``) -> zotero; ``zotero`` -> the default database."""
+    """``refs.bib`` -> bib; ``…/zotero.sqlite`` (any ``.sqlite``) -> zotero; ``zotero`` -> the default database;
+    ``zotero-api`` or an ``http://…/api/users/0`` URL -> Zotero 7's local HTTP API."""
     text = spec.strip()
     if text.lower() == "zotero":
         return Source("zotero", default_zotero_path())
+    if text.lower() == "zotero-api":
+        return Source("zotero-api", Path(), DEFAULT_URL)
+    if text.startswith("zotero-api:") or text.startswith(("http://", "https://")):
+        url = text.removeprefix("zotero-api:")
+        return Source("zotero-api", Path(), url.rstrip("/"))
     for prefix in ("bib:", "zotero:"):
         if text.startswith(prefix):
             return Source(prefix[:-1], Path(text[len(prefix):]).expanduser())
@@ -78,14 +89,15 @@ def parse_source(spec: str) -> Source:
         return Source("zotero", path)
     if path.suffix.lower() == ".bib":
         return Source("bib", path)
-    raise LibraryError(spec, "unknown library source: give a .bib file, a zotero.sqlite, or the word 'zotero'",
+    raise LibraryError(spec, "unknown library source: give a .bib file, a zotero.sqlite, the word 'zotero', or "
+                             "'zotero-api' (Zotero 7's local HTTP API)",
                        code="library_not_found")
 
 
 def _zotero_index(source: Source) -> BibIndex:
     """The Zotero items as a bibliography: each rendered to BibTeX and parsed by the same pipeline as a .bib,
     so titles, names and identifiers are decoded exactly as for the paper's own entries."""
-    items = read_zotero(source.path)
+    items = read_zotero_api(source.url) if source.kind == "zotero-api" else read_zotero(source.path)
     taken: set[str] = set()
     blocks: list[str] = []
     for item in items:
@@ -104,6 +116,8 @@ def _zotero_index(source: Source) -> BibIndex:
 
 def read_source(source: Source) -> BibIndex:
     """The entries of one source (``LibraryError`` naming the file when it cannot be used at all)."""
+    if source.kind == "zotero-api":
+        return _zotero_index(source)
     if not source.path.exists():
         raise LibraryError(str(source.path), "library source not found", code="library_not_found")
     if source.kind == "zotero":

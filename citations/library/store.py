@@ -15,7 +15,7 @@ import os
 import pickle
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields as dc_fields, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -26,9 +26,11 @@ import numpy as np
 from startref.citations.bibindex import BibIndex, BibProblem, Entry
 from startref.citations.bm25 import BM25
 from startref.citations.encoder import SentenceEncoder
-from startref.citations.features import IndexFeatures, index_features
+from startref.citations.features import IndexFeatures
+from startref.citations.library.candidates import Lexicon, build_lexicon
 from startref.citations.library.errors import LibraryError
 from startref.citations.library.identity import WorkIndex, work_ids
+from startref.citations.library.indexing import Progress, VectorStore, build_features
 from startref.citations.library.keys import unique_key
 from startref.citations.library.sources import Source, parse_source, read_source
 from startref.citations.normalize import normalize_key
@@ -42,9 +44,16 @@ CACHE_VERSION = 2
 
 
 def _cache_root() -> Path:
+    """``$STARTREF_LIBRARY_CACHE_DIR``, else ``library/`` in startref's cache (the index of a 30k-entry library is
+    about 60 MB: a user may want it elsewhere; the benchmark times a cold index in a fresh folder)."""
     from startref.citations.models import cache_dir
 
-    return cache_dir() / "library"
+    own = os.environ.get("STARTREF_LIBRARY_CACHE_DIR")
+    return Path(own).expanduser() if own else cache_dir() / "library"
+
+
+def _encoder_ident(encoder: SentenceEncoder) -> str:
+    return f"{encoder.path}|{encoder.adapter_digest}"
 
 
 def _entry_state(e: Entry) -> dict[str, Any]:
@@ -74,26 +83,40 @@ class Library:
     def __post_init__(self) -> None:
         self.works = WorkIndex(self.index.entries, self.known_work_ids)
         self._features: dict[str, IndexFeatures] = {}
+        self._lexicons: dict[str, Lexicon] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.index)
 
-    def features(self, encoder: SentenceEncoder, progress: Callable[[str], None] | None = None) -> IndexFeatures:
-        """The ranking data of every library entry for ``encoder`` (memory, then disk, then computed and saved)."""
-        ident = f"{encoder.path}|{encoder.adapter_digest}"
+    def features(self, encoder: SentenceEncoder, progress: Progress | None = None) -> IndexFeatures:
+        """The ranking data of every library entry for ``encoder`` (memory, then disk, then computed and saved;
+        ``progress(done, total)`` follows the embedding when it has to be computed)."""
+        ident = _encoder_ident(encoder)
         with self._lock:
             hit = self._features.get(ident)
             if hit is not None:
                 return hit
             fx = self._load_features(ident)
             if fx is None:
-                if progress:
-                    progress(f"indexing the library: embedding {len(self.index)} entries (once; cached after)")
-                fx = index_features(self.index, encoder)
+                fx = build_features(self.index, encoder, progress, VectorStore(_cache_root(), ident))
                 self._save_features(ident, fx)
             self._features[ident] = fx
             return fx
+
+    def needs_indexing(self, encoder: SentenceEncoder) -> bool:
+        """Whether ``features`` has to embed the library (neither in memory nor cached on disk): the CLI says so
+        and draws a progress bar."""
+        ident = _encoder_ident(encoder)
+        return ident not in self._features and not all(p.is_file() for p in self._feature_paths(ident))
+
+    def lexicon(self, encoder: SentenceEncoder) -> Lexicon:
+        """The inverted name maps of the candidate stage (built from the features once, ~0.1 s at 30k entries)."""
+        ident = _encoder_ident(encoder)
+        hit = self._lexicons.get(ident)
+        if hit is None:
+            hit = self._lexicons[ident] = build_lexicon(self.features(encoder))
+        return hit
 
     # -- disk cache of the features ------------------------------------------------------------------------------
     def _feature_paths(self, ident: str) -> tuple[Path, Path]:

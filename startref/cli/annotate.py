@@ -25,7 +25,7 @@ from startref.cli.common import (
     non_negative_int,
     read_source,
 )
-from startref.cli.library_options import add_library_options, prepare_library
+from startref.cli.library_options import add_library_options, append_to_from_args, prepare_library
 from startref.cli.errors import EXIT_OK, CliError
 from startref.cli.output import note, print_json, progress_callback, warn
 from startref.fileio import ExactText, atomic_write_bytes, decode_exact
@@ -155,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
         result = engine.annotate(
             original.text, path=str(input_path), bib=bibs, keep_k=args.keep_k, command=args.command, progress=progress,
             concurrency=args.concurrency,
-            append_to=getattr(args, "append_to", None),
+            append_to=append_to_from_args(args),
         )
     edits = list(result.edits)
     new_text = result.text if edits else original.text

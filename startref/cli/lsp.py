@@ -16,6 +16,7 @@ from typing import Any
 
 from startref.cli.common import add_engine_options, engine_config
 from startref.cli.errors import EXIT_OK, CliError
+from startref.cli.library_options import add_library_options, append_to_from_args
 
 __all__ = ["register", "run"]
 
@@ -39,6 +40,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"),
                         help="level of --log-file / stderr logging (default warning)")
     add_engine_options(parser)
+    add_library_options(parser, append=True)
     parser.set_defaults(func=run)
 
 
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     handler: logging.Handler = logging.FileHandler(args.log_file) if args.log_file else logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     logging.basicConfig(level=getattr(logging, args.log_level.upper()), handlers=[handler], force=True)
-    server = create_server(engine_config(args))
+    server = create_server(engine_config(args), append_to=append_to_from_args(args))
     if args.tcp is not None:
         server.start_tcp(args.host, args.tcp)
     else:

@@ -8,6 +8,7 @@ command re-deciding.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -108,12 +109,14 @@ def terminal_width(default: int = 120) -> int:
 
 
 @contextmanager
-def progress_callback(description: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A ``progress(done, total)`` callback drawing a tqdm bar on stderr, or ``None`` when stderr is no terminal.
+def progress_callback(description: str, unit: str = "cite") -> Iterator[Callable[[int, int], None] | None]:
+    """A ``progress(done, total)`` callback drawing a tqdm bar on stderr, or ``None`` when stderr is no terminal
+    (``STARTREF_PROGRESS=1`` asks for the bar anyway, ``0`` never draws one).
 
     Why only on a TTY: bars in a CI log or a captured stderr are noise, and scripts parse stderr messages.
     """
-    if not sys.stderr.isatty():
+    asked = os.environ.get("STARTREF_PROGRESS", "")
+    if asked == "0" or (asked != "1" and not sys.stderr.isatty()):
         yield None
         return
     from tqdm import tqdm
@@ -123,7 +126,7 @@ def progress_callback(description: str) -> Iterator[Callable[[int, int], None] |
     def update(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, desc=description, file=sys.stderr, leave=False, unit="cite")
+            bar = tqdm(total=total, desc=description, file=sys.stderr, leave=False, unit=unit)
         if bar.total != total:
             bar.total = total
         bar.n = done

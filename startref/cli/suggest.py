@@ -21,7 +21,7 @@ from startref.cli.common import (
     positive_int,
     read_source,
 )
-from startref.cli.library_options import add_library_options, prepare_library
+from startref.cli.library_options import add_library_options, append_to_from_args, prepare_library
 from startref.cli.errors import EXIT_NOTHING_FOUND, EXIT_OK, CliError
 from startref.cli.output import print_json, print_table, terminal_width, warn
 
@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     engine = make_engine(args)
     prepare_library(engine)
     suggestion = engine.suggest(text, cursor, path=path, bib=bibs, k=args.k, command=args.command,
-                                append_to=getattr(args, "append_to", None))
+                                append_to=append_to_from_args(args))
     problems = suggestion.bibliography.problems
     if args.json:
         line, col = line_col(text, cursor)

@@ -50,7 +50,7 @@ def test_tcp_mode_answers_initialize_with_the_features() -> None:
         assert reply["result"]["serverInfo"]["name"] == "startref"
         assert caps["completionProvider"]["triggerCharacters"] == ["{", ","] and caps["completionProvider"]["resolveProvider"]
         assert caps["hoverProvider"] and caps["definitionProvider"] and caps["codeActionProvider"]
-        assert caps["executeCommandProvider"]["commands"] == ["startref.suggest"]
+        assert sorted(caps["executeCommandProvider"]["commands"]) == ["startref.addToBib", "startref.suggest"]
         assert caps["positionEncoding"] == "utf-16" and caps["textDocumentSync"]["change"] == 2  # incremental
     finally:
         proc.kill()
