@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from startref.citations.bibindex import BibIndex
 from startref.citations.encoder import SentenceEncoder
 from startref.citations.features import IndexFeatures, entry_text, index_features
 
-__all__ = ["Progress", "VectorStore", "embed_texts", "build_features"]
+__all__ = ["Progress", "VectorStore", "embed_texts", "build_features", "index_workers"]
 
 log = logging.getLogger("startref.library")
 
@@ -29,6 +30,24 @@ log = logging.getLogger("startref.library")
 Progress = Callable[[int, int], None]
 #: Texts per ``encode`` call between two progress reports (the encoder batches them by similar length).
 _STEP = 256
+#: Chunks embedded at once when indexing: one per core (torch runs one thread per call, see
+#: ``models.configure_torch_threads``, and releases the GIL inside it), at most four. ``$STARTREF_INDEX_WORKERS``
+#: overrides it (1 keeps a machine's other core free while a big library indexes).
+_MAX_INDEX_WORKERS = 4
+
+
+def index_workers() -> int:
+    """How many chunks ``embed_texts`` embeds at once on this machine."""
+    configured = os.environ.get("STARTREF_INDEX_WORKERS", "").strip()
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(_MAX_INDEX_WORKERS, cores))
+
+
 #: Most vectors the store keeps (150 MB for MiniLM's 384 dimensions): a few big libraries.
 MAX_VECTORS = 100_000
 
@@ -94,7 +113,8 @@ class VectorStore:
 def embed_texts(encoder: SentenceEncoder, texts: Sequence[str], progress: Progress | None = None,
                 store: VectorStore | None = None) -> np.ndarray:
     """Unit vectors of ``texts`` (rows), those already in ``store`` taken from it, the rest embedded shortest
-    first (batches of similar length pad least), reporting ``progress`` as they are done."""
+    first (batches of similar length pad least), ``index_workers()`` chunks at a time, reporting ``progress`` as
+    they are done."""
     hashes = _text_hashes(texts)
     if store is not None:
         out, found = store.lookup(hashes, encoder.dim)
@@ -104,12 +124,25 @@ def embed_texts(encoder: SentenceEncoder, texts: Sequence[str], progress: Progre
     total, done = len(texts), int(found.sum())
     if progress:
         progress(done, total)
-    for start in range(0, len(missing), _STEP):
-        chunk = missing[start : start + _STEP]
-        out[chunk] = encoder.encode([texts[i] or " " for i in chunk])
-        done += len(chunk)
-        if progress:
-            progress(done, total)
+    chunks = [missing[start : start + _STEP] for start in range(0, len(missing), _STEP)]
+    workers = min(index_workers(), len(chunks))
+
+    def embed(chunk: list[int]) -> np.ndarray:
+        return encoder.encode([texts[i] or " " for i in chunk])
+
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="startref-index") as pool:
+            for chunk, vectors in zip(chunks, pool.map(embed, chunks)):
+                out[chunk] = vectors
+                done += len(chunk)
+                if progress:
+                    progress(done, total)
+    else:
+        for chunk in chunks:
+            out[chunk] = embed(chunk)
+            done += len(chunk)
+            if progress:
+                progress(done, total)
     if store is not None and missing:
         store.save(hashes, out)
     return out
