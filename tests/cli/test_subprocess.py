@@ -73,8 +73,12 @@ def test_ctrl_c_exits_130_and_writes_nothing(bench_papers: Path, tmp_path: Path)
     tex.write_bytes(re.sub(rb"\\citep\{[^{}]*\}", rb"\\citep{?}", tex.read_bytes()))
     before = tex.read_bytes()
     assert before.count(b"\\citep{?}") >= 20
+    # A shell that runs the suite in the background (`make test &`) ignores SIGINT, its children inherit that and
+    # Python then installs no KeyboardInterrupt handler: the child gets the default disposition back, as a
+    # terminal's Ctrl-C would find it.
     proc = subprocess.Popen([str(SCRIPT), "annotate", str(tex), "--in-place", "--no-generator"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     _wait_for_cpu_seconds(proc.pid, 1.0, timeout_s=60)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
