@@ -1,0 +1,168 @@
+"""Gradient-boosted trees as a ranker, evaluated with numpy, and the z-mean ensemble that ships them.
+
+Why numpy: LightGBM fits the trees (``startref train`` with the ``train`` extra), but scoring a bibliography is a
+few hundred rows through a few hundred small trees, which numpy does in a few milliseconds by walking every tree
+for every row at once, one level per step. So the run-time install does not grow by a compiled library and its
+OpenMP runtime, and the model file is plain JSON like the networks'.
+
+Why an ensemble: trees and the listwise networks make different mistakes (trees cut features into steps; the
+networks are smooth), and their scores live on different scales, so each member's scores are standardised within
+the list before a weighted sum (the "z-mean").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from startref.citations.features import FEATURE_NAMES
+from startref.citations.ranker import Ranker, query_gates
+
+__all__ = ["TREE_INPUT_NAMES", "tree_inputs", "TreeRanker", "EnsembleRanker", "trees_from_lightgbm"]
+
+_GATE_NAMES = ("query_max_hist_words", "query_share_cited", "query_log_cited", "query_enc_gap", "query_near_gap",
+               "query_bm25_gap", "query_max_hist_lex")
+TREE_INPUT_NAMES: tuple[str, ...] = (*FEATURE_NAMES, *_GATE_NAMES)
+
+
+def tree_inputs(features: np.ndarray) -> np.ndarray:
+    """Raw features plus the list's query-level gates on every row (trees find the interactions themselves)."""
+    gates = query_gates(features) if features.shape[0] else np.zeros(len(_GATE_NAMES), np.float32)
+    return np.hstack([features, np.repeat(gates[None, :], features.shape[0], axis=0)]).astype(np.float32)
+
+
+@dataclass
+class TreeRanker:
+    """Trees flattened into (trees x nodes) arrays: a node splits on ``feature`` at ``threshold`` (``<=`` goes
+    left; a missing value goes where ``default_left`` says) or is a leaf (feature -1) holding ``value``."""
+
+    feature: np.ndarray
+    threshold: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    default_left: np.ndarray
+    value: np.ndarray
+    depth: int
+    meta: dict[str, object] = field(default_factory=dict)
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        x = tree_inputs(features).astype(np.float64)
+        n, trees = x.shape[0], self.feature.shape[0]
+        if n == 0:
+            return np.zeros(0, np.float32)
+        t = np.arange(trees)[None, :]
+        node = np.zeros((n, trees), np.int64)
+        rows = np.arange(n)[:, None]
+        for _ in range(self.depth):
+            f = self.feature[t, node]
+            split = f >= 0
+            v = x[rows, np.maximum(f, 0)]
+            go_left = np.where(np.isnan(v), self.default_left[t, node], v <= self.threshold[t, node])
+            node = np.where(split, np.where(go_left, self.left[t, node], self.right[t, node]), node)
+        return self.value[t, node].sum(axis=1).astype(np.float32)
+
+    def contributions(self, features: np.ndarray, gates: np.ndarray | None = None) -> np.ndarray:
+        """Trees give no per-feature account here (an ensemble explains through its network members)."""
+        return np.zeros((features.shape[0], len(FEATURE_NAMES)), np.float32)
+
+    def to_json(self) -> dict[str, object]:
+        return {"kind": "trees", "inputs": list(TREE_INPUT_NAMES), "depth": self.depth,
+                "feature": self.feature.tolist(), "threshold": self.threshold.tolist(), "left": self.left.tolist(),
+                "right": self.right.tolist(), "default_left": self.default_left.astype(int).tolist(),
+                "value": self.value.tolist(), "meta": self.meta}
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_json()) + "\n", encoding="utf-8")
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "TreeRanker":
+        names = list(data["inputs"])
+        # Map the file's input numbers onto ours; an input this version lacks cannot be split on.
+        remap = np.array([TREE_INPUT_NAMES.index(n) if n in TREE_INPUT_NAMES else -2 for n in names] + [-1])
+        feature = np.array(data["feature"], np.int64)
+        mapped = remap[np.where(feature >= 0, feature, len(names))]
+        if (mapped == -2).any():
+            raise ValueError(f"the trees split on inputs this version does not compute: "
+                             f"{sorted({names[i] for i in feature[mapped == -2]})}")
+        return cls(mapped, np.array(data["threshold"], np.float64), np.array(data["left"], np.int64),
+                   np.array(data["right"], np.int64), np.array(data["default_left"], bool),
+                   np.array(data["value"], np.float64), int(data["depth"]), dict(data.get("meta", {})))
+
+
+def trees_from_lightgbm(booster: Any, meta: dict[str, object] | None = None) -> TreeRanker:
+    """Flatten a LightGBM booster trained on ``tree_inputs`` (numerical ``<=`` splits only)."""
+    dump = booster.dump_model()
+    flat: list[list[tuple[int, float, int, int, bool, float]]] = []
+    depth = 0
+
+    def walk(node: dict[str, Any], nodes: list, level: int) -> int:  # type: ignore[type-arg]
+        nonlocal depth
+        depth = max(depth, level)
+        i = len(nodes)
+        if "leaf_value" in node or "split_feature" not in node:
+            nodes.append((-1, 0.0, i, i, True, float(node.get("leaf_value", 0.0))))
+            return i
+        if node.get("decision_type", "<=") != "<=":
+            raise ValueError(f"unsupported split {node.get('decision_type')!r} (numerical features only)")
+        nodes.append(None)
+        left = walk(node["left_child"], nodes, level + 1)
+        right = walk(node["right_child"], nodes, level + 1)
+        default_left = bool(node.get("default_left", True))
+        if node.get("missing_type") == "Zero":
+            raise ValueError("zero-as-missing splits are not supported")
+        nodes[i] = (int(node["split_feature"]), float(node["threshold"]), left, right, default_left, 0.0)
+        return i
+
+    for info in dump["tree_info"]:
+        nodes: list = []  # type: ignore[type-arg]
+        walk(info["tree_structure"], nodes, 0)
+        flat.append(nodes)
+    width = max(len(n) for n in flat)
+    pad = lambda nodes: nodes + [(-1, 0.0, 0, 0, True, 0.0)] * (width - len(nodes))  # noqa: E731
+    cols = list(zip(*(list(zip(*pad(n))) for n in flat)))
+    return TreeRanker(np.array(cols[0], np.int64), np.array(cols[1], np.float64), np.array(cols[2], np.int64),
+                      np.array(cols[3], np.int64), np.array(cols[4], bool), np.array(cols[5], np.float64), depth,
+                      dict(meta or {}))
+
+
+def _z(s: np.ndarray) -> np.ndarray:
+    s = s.astype(np.float64)
+    return (s - s.mean()) / (s.std() + 1e-9)
+
+
+@dataclass
+class EnsembleRanker:
+    """Weighted sum of the members' scores, each standardised within the list."""
+
+    members: Sequence[Ranker]
+    weights: Sequence[float]
+    meta: dict[str, object] = field(default_factory=dict)
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        if features.shape[0] == 0:
+            return np.zeros(0, np.float32)
+        return sum(w * _z(m.score(features)) for m, w in zip(self.members, self.weights)).astype(np.float32)  # type: ignore[union-attr]
+
+    def contributions(self, features: np.ndarray, gates: np.ndarray | None = None) -> np.ndarray:
+        """The members' own accounts, weighted (trees contribute none; see ``TreeRanker.contributions``)."""
+        return sum(w * m.contributions(features, gates) for m, w in zip(self.members, self.weights))  # type: ignore[return-value]
+
+    def to_json(self) -> dict[str, object]:
+        return {"kind": "ensemble", "members": [m.to_json() for m in self.members],  # type: ignore[attr-defined]
+                "weights": [float(w) for w in self.weights], "meta": self.meta}
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_json()) + "\n", encoding="utf-8")
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], load_member: Callable[[dict[str, Any]], Ranker]) -> "EnsembleRanker":
+        members = [load_member(m) for m in data["members"]]
+        weights = [float(w) for w in data["weights"]]
+        if len(weights) != len(members) or not members:
+            raise ValueError(f"{len(members)} members and {len(weights)} weights")
+        return cls(members, weights, dict(data.get("meta", {})))
