@@ -80,15 +80,21 @@ def ranks_of(lists: Lists, scores: Scores) -> dict[str, list[int]]:
     return out
 
 
-def zmix(members: Sequence[tuple[Scores, float]]) -> Scores:
-    """Weighted sum of the members' scores, each standardised within the list (the scales differ by kind)."""
+def zmix(members: Sequence[tuple[Scores, float]], top_k: int = 100) -> Scores:
+    """``EnsembleRanker``'s scores from the members' cached scores: the first member ranks the list, the others
+    re-rank its ``top_k`` best by the z-mean (standardised over those rows), in the first member's units."""
     out = []
     for parts in zip(*(m for m, _ in members)):
-        total = np.zeros(parts[0].shape[0], np.float64)
-        for s, (_, w) in zip(parts, members):
-            s = s.astype(np.float64)
-            total += w * (s - s.mean()) / (s.std() + 1e-9)
-        out.append(total.astype(np.float32))
+        base = parts[0].astype(np.float64)
+        top = np.argsort(-base, kind="stable")[:top_k]
+        if base.size < 2:
+            out.append(base.astype(np.float32))
+            continue
+        z = lambda s: (s - s.mean()) / (s.std() + 1e-9)  # noqa: E731
+        mix = sum(w * z(s[top].astype(np.float64)) for s, (_, w) in zip(parts[1:], members[1:]))
+        final = base.copy()
+        final[top] += base[top].std() * mix / members[0][1]
+        out.append(final.astype(np.float32))
     return out
 
 
@@ -157,23 +163,23 @@ def fast_load(cache: Path) -> list[MinedPaper]:
 
 
 def subsample(groups: Sequence[tuple[np.ndarray, np.ndarray]], scorer: Scorer, top: int, rand: int,
-              seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Each list cut to its gold entries, the ``top`` best of ``scorer`` and ``rand`` random others: the hard
-    negatives the trees must learn to separate, and enough easy ones to keep their scores in place (the full lists
-    hold ~500 candidates on average, 6,144 at most: 7 million rows)."""
+              seed: int = 0, inputs: Callable[[np.ndarray], np.ndarray] = tree_inputs) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each list's tree inputs (gates from the whole list) cut to its gold entries, the ``top`` best of ``scorer``
+    and ``rand`` random others: the hard negatives the trees must learn to separate, and enough easy ones to keep
+    their scores in place (the full lists hold ~500 candidates on average, 6,144 at most: 7 million rows)."""
     rng = np.random.default_rng(seed)
     out = []
     for f, g in groups:
+        x = inputs(f)
         if len(g) <= top + rand:
-            out.append((f, g))
+            out.append((x, g))
             continue
-        s = scorer(f)
         keep = np.zeros(len(g), bool)
         keep[g] = True
-        keep[np.argsort(-s, kind="stable")[:top]] = True
+        keep[np.argsort(-scorer(f), kind="stable")[:top]] = True
         rest = np.nonzero(~keep)[0]
         keep[rng.choice(rest, min(rand, rest.size), replace=False)] = True
-        out.append((f[keep], g[keep]))
+        out.append((x[keep], g[keep]))
     return out
 
 
@@ -192,7 +198,7 @@ def fit_gbdt(groups: Sequence[tuple[np.ndarray, np.ndarray]], rounds: int, log: 
     import lightgbm as lgb
 
     groups = [(f, g) for f, g in groups if g.any() and len(g) > 1]
-    x = np.concatenate([tree_inputs(f) for f, _ in groups])
+    x = np.concatenate([x for x, _ in groups])
     y = np.concatenate([g for _, g in groups]).astype(np.int32)
     sizes = [len(g) for _, g in groups]
     log(f"gbdt: {len(groups)} lists, {len(y)} rows, {objective}, {rounds} rounds, {leaves} leaves, lr {lr}")
@@ -296,7 +302,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if path.is_file():
             mlp = MlpRanker.from_json(json.loads(path.read_text()))
         else:
-            groups = subsample([g for p in train for g in p.groups(drafting=True)], shipped.score, 150, 100)
+            groups = subsample([g for p in train for g in p.groups(drafting=True)], shipped.score, 150, 100,
+                               inputs=lambda f: f)
             log(f"fitting 3 networks on {len(groups)} cases (lists cut to gold + 150 best + 100 random)")
             mlp = fit_mlp_listwise(groups, members=3, progress=log)
             mlp.save(path)

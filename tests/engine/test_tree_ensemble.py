@@ -63,18 +63,27 @@ def test_numpy_trees_match_lightgbm_and_round_trip(tmp_path: Path) -> None:
     assert np.allclose(again.score(test[0][0]), trees.score(test[0][0]))
 
 
-def test_the_ensemble_adds_standardised_scores_and_round_trips(tmp_path: Path) -> None:
+def test_the_ensemble_reranks_the_base_top_in_its_logit_units_and_round_trips(tmp_path: Path) -> None:
     linear = fit_listwise(_groups(0, 60))
     stump = _stump("hist_words", 0.5, 0.0, 10.0)
-    ensemble = EnsembleRanker([linear, stump], [1.0, 0.5], {"members": "linear + stump"})
+    ensemble = EnsembleRanker([linear, stump], [1.0, 0.5], 100, {"members": "linear + stump"})
     f = _groups(3, 1)[0][0]
     z = lambda s: (s - s.mean()) / (s.std() + 1e-9)  # noqa: E731
-    assert np.allclose(ensemble.score(f), z(linear.score(f)) + 0.5 * z(stump.score(f)), atol=1e-4)
+    s = linear.score(f).astype(np.float64)
+    mixed = ensemble.score(f)
+    assert np.allclose(mixed, s + s.std() * 0.5 * z(stump.score(f)), atol=1e-4)
+    # the order is the z-mean's; the scores stay in the base's units
+    zmean = z(s) + 0.5 * z(stump.score(f))
+    assert (np.argsort(-mixed, kind="stable") == np.argsort(-zmean, kind="stable")).all()
+    # only the base's top k are re-ranked; the rest keep the base's scores
+    top5 = EnsembleRanker([linear, stump], [1.0, 0.5], 5).score(f)
+    rest = np.argsort(-s, kind="stable")[5:]
+    assert np.allclose(top5[rest], s[rest], atol=1e-5) and not np.allclose(top5, s)
     assert np.allclose(ensemble.contributions(f), linear.contributions(f), atol=1e-5)  # trees add no account
     assert ensemble.score(f[:0]).shape == (0,)
     ensemble.save(tmp_path / "ranker.json")
     again = load_ranker(tmp_path)
-    assert isinstance(again, EnsembleRanker) and isinstance(again.members[0], LinearRanker)
+    assert isinstance(again, EnsembleRanker) and isinstance(again.members[0], LinearRanker) and again.top_k == 100
     assert np.allclose(again.score(f), ensemble.score(f), atol=1e-4)
     data = json.loads((tmp_path / "ranker.json").read_text())
     data["weights"] = [1.0]
