@@ -37,7 +37,8 @@ from startref.citations.pool_gate import (  # noqa: E402
 )
 from startref.citations.ranker import MlpRanker, fit_mlp_listwise, load_ranker  # noqa: E402
 from startref.citations.training import crossfit_encoders  # noqa: E402
-from startref.citations.tree_ensemble import tree_inputs  # noqa: E402
+from startref.citations.tree_ensemble import TreeRanker  # noqa: E402
+from startref.citations.tree_training import TreeOptions, fit_trees, subsample  # noqa: E402
 
 _CITED = FEATURE_NAMES.index("cited")
 Scorer = Callable[[np.ndarray], np.ndarray]
@@ -53,10 +54,6 @@ def paper_folds(names: Sequence[str], k: int) -> list[int]:
     """A fold per paper, by a stable order of names (never splitting a paper)."""
     order = sorted(set(names))
     return [order.index(n) % k for n in names]
-
-
-def scored(papers: Sequence[MinedPaper], scorer: Scorer, drafting: bool) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    return [(f, g, scorer(f)) for p in papers for f, g in p.groups(drafting=drafting)]
 
 
 Lists = list[tuple[str, np.ndarray, np.ndarray]]  # (paper, features, gold) per case
@@ -162,55 +159,6 @@ def fast_load(cache: Path) -> list[MinedPaper]:
     return out
 
 
-def subsample(groups: Sequence[tuple[np.ndarray, np.ndarray]], scorer: Scorer, top: int, rand: int,
-              seed: int = 0, inputs: Callable[[np.ndarray], np.ndarray] = tree_inputs) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Each list's tree inputs (gates from the whole list) cut to its gold entries, the ``top`` best of ``scorer``
-    and ``rand`` random others: the hard negatives the trees must learn to separate, and enough easy ones to keep
-    their scores in place (the full lists hold ~500 candidates on average, 6,144 at most: 7 million rows)."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for f, g in groups:
-        x = inputs(f)
-        if len(g) <= top + rand:
-            out.append((x, g))
-            continue
-        keep = np.zeros(len(g), bool)
-        keep[g] = True
-        keep[np.argsort(-scorer(f), kind="stable")[:top]] = True
-        rest = np.nonzero(~keep)[0]
-        keep[rng.choice(rest, min(rand, rest.size), replace=False)] = True
-        out.append((x[keep], g[keep]))
-    return out
-
-
-class Gbdt:
-    """A LightGBM lambdarank model as a scorer."""
-
-    def __init__(self, booster) -> None:  # type: ignore[no-untyped-def]
-        self.booster = booster
-
-    def __call__(self, features: np.ndarray) -> np.ndarray:
-        return self.booster.predict(tree_inputs(features), num_threads=1).astype(np.float32)
-
-
-def fit_gbdt(groups: Sequence[tuple[np.ndarray, np.ndarray]], rounds: int, log: Callable[[str], None],
-             objective: str = "lambdarank", leaves: int = 31, lr: float = 0.05) -> Gbdt:
-    import lightgbm as lgb
-
-    groups = [(f, g) for f, g in groups if g.any() and len(g) > 1]
-    x = np.concatenate([x for x, _ in groups])
-    y = np.concatenate([g for _, g in groups]).astype(np.int32)
-    sizes = [len(g) for _, g in groups]
-    log(f"gbdt: {len(groups)} lists, {len(y)} rows, {objective}, {rounds} rounds, {leaves} leaves, lr {lr}")
-    params = {"objective": objective, "learning_rate": lr, "num_leaves": leaves, "min_data_in_leaf": 50,
-              "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
-              "num_threads": 2, "seed": 0, "verbose": -1, "deterministic": True, "force_row_wise": True,
-              "lambdarank_truncation_level": 20, "eval_at": [1, 5]}
-    data = lgb.Dataset(x, y, group=sizes, free_raw_data=True)
-    booster = lgb.train(params, data, num_boost_round=rounds)
-    return Gbdt(booster)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train", type=Path, default=SHARED / "train" / "papers")
@@ -223,6 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--gbdt-rounds", type=int, default=400)
     parser.add_argument("--mlp130", action="store_true", help="three networks on all training papers (+ ensembles)")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--candidate", type=Path, default=None,
+                        help="a model dir from `startref train --ranker trees` (make train): score it, its trees "
+                        "alone, and other tree weights / top-k")
     parser.add_argument("--fast", action="store_true", help="read the caches without checking fingerprints")
     parser.add_argument("--top", type=int, default=60, help="hard negatives kept per training list (boosting)")
     parser.add_argument("--rand", type=int, default=40, help="random negatives kept per training list (boosting)")
@@ -263,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"{label}: " + " | ".join(rows[-1][1:]))
 
     def mix(*named: tuple[str, float]) -> dict[str, Scores]:
-        return {key: zmix([(members[n][key], w) for n, w in named]) for key in ("default", "drafting", "held")}
+        return {key: zmix([(members[n][key], w) for n, w in named]) for key in members[named[0][0]]}
 
     def with_gate(label: str, base: dict[str, Scores]) -> PoolGate:
         gate, results[f"gate:{label}"] = gate_experiment(label, held, base["held"], devl, base, log)
@@ -277,18 +228,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         gate = with_gate("shipped", members["shipped"])
         GatedRanker(shipped, gate).save(args.work / "gated-shipped.json")
     if args.gbdt:
-        import lightgbm as lgb
-
         for label, papers in (("73", [p for p in train if p.name in shipped_papers]), ("130", train)):
-            path = args.work / f"gbdt{label}-{args.gbdt_rounds}-{args.top}-{args.rand}.txt"
+            path = args.work / f"trees{label}-{args.gbdt_rounds}-{args.top}-{args.rand}.json"
             if path.is_file():
-                gbdt = Gbdt(lgb.Booster(model_file=str(path)))
+                trees = TreeRanker.from_json(json.loads(path.read_text()))
             else:
-                groups = subsample([g for p in papers for g in p.groups(drafting=True)], shipped.score, args.top,
-                                   args.rand)
-                gbdt = fit_gbdt(groups, args.gbdt_rounds, log)
-                gbdt.booster.save_model(str(path))
-            evaluate(f"LightGBM lambdarank, {len(papers)} papers", member(f"gbdt{label}", gbdt))
+                options = TreeOptions(rounds=args.gbdt_rounds, top=args.top, rand=args.rand)
+                trees = fit_trees([g for p in papers for g in p.groups(drafting=True)], shipped, options, log)
+                trees.save(path)
+            evaluate(f"LightGBM lambdarank, {len(papers)} papers", member(f"gbdt{label}", trees.score))
             for w in (0.5, 1.0):
                 evaluate(f"shipped + LightGBM {len(papers)} papers x{w} (z-mean)", mix(("shipped", 1.0), (f"gbdt{label}", w)))
         if args.gate:
@@ -297,6 +245,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             evaluate("shipped + LightGBM 130 + the 73's pool gate",
                      {key: gated(devl[key], s, gate) for key, s in mix(("shipped", 1.0), ("gbdt130", 1.0)).items()
                       if key in devl})
+    if args.candidate:
+        from startref.citations.tree_ensemble import EnsembleRanker
+
+        cand = load_ranker(args.candidate)
+        assert isinstance(cand, EnsembleRanker)
+        trees = cand.members[1]
+        members["trees"] = {key: score_lists(trees.score, lists) for key, lists in devl.items()}
+        members["base"] = {key: score_lists(cand.members[0].score, lists) for key, lists in devl.items()}
+        evaluate(f"trees alone ({trees.meta.get('papers')} papers, {trees.meta.get('train_queries')} cases)",
+                 members["trees"])
+        for w in (0.25, 0.5, 0.75, 1.0):
+            for k in (cand.top_k,) if w != cand.weights[1] else (20, 50, cand.top_k, 100000):
+                label = f"networks + trees x{w}, top {k}" + (" (the candidate)" if (w, k) == (cand.weights[1], cand.top_k) else "")
+                evaluate(label, {key: zmix([(members["base"][key], 1.0), (members["trees"][key], w)], k) for key in devl})
+        evaluate("the candidate through EnsembleRanker.score", {key: score_lists(cand.score, lists)
+                                                                for key, lists in devl.items()})
     if args.mlp130:
         path = args.work / "mlp130.json"
         if path.is_file():

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from startref.citations.features import FEATURE_NAMES
-from startref.citations.ranker import MlpRanker, Ranker, query_gates
+from startref.citations.ranker import LinearRanker, MlpRanker, Ranker, expand, query_gates
 
 __all__ = ["TREE_INPUT_NAMES", "tree_inputs", "TreeRanker", "EnsembleRanker", "trees_from_lightgbm"]
 
@@ -156,6 +156,8 @@ def _rows_score(member: Ranker, features: np.ndarray, rows: np.ndarray, gates: n
     if isinstance(member, MlpRanker):
         z = member._z(features[rows], gates)
         return z @ member.linear + np.tanh(z @ member.hidden.T + member.hidden_bias) @ member.output
+    if isinstance(member, LinearRanker):
+        return expand(features[rows], gates) @ member.weights
     return member.score(features)[rows]
 
 
@@ -180,12 +182,17 @@ class EnsembleRanker:
     top_k: int = 100
     meta: dict[str, object] = field(default_factory=dict)
 
-    def score(self, features: np.ndarray) -> np.ndarray:
-        base = self.members[0].score(features).astype(np.float64)
+    def score(self, features: np.ndarray, gates: np.ndarray | None = None) -> np.ndarray:
+        """``gates``: the query gates to use instead of those of ``features`` (a library list scored with the
+        gates of the paper's own list); by default the whole list's, as the members learned them."""
+        if features.shape[0] == 0:
+            return np.zeros(0, np.float32)
+        if gates is None:
+            gates = query_gates(features)
+        base = np.asarray(_rows_score(self.members[0], features, np.arange(features.shape[0]), gates), np.float64)
         if base.size < 2 or len(self.members) < 2:
             return base.astype(np.float32)
         top = np.argsort(-base, kind="stable")[: self.top_k]
-        gates = query_gates(features)  # of the whole list: the members learned them so
         sd = float(base[top].std())
         mix = sum(w * _z(_rows_score(m, features, top, gates)) for m, w in zip(self.members[1:], self.weights[1:]))
         out = base.copy()

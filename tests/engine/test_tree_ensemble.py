@@ -96,3 +96,19 @@ def test_the_ensemble_reranks_the_base_top_in_its_logit_units_and_round_trips(tm
     (tmp_path / "ranker.json").write_text(json.dumps(data))
     with pytest.raises(ModelError, match="no_such_input"):
         load_ranker(tmp_path)
+
+
+def test_the_ensemble_takes_the_gates_of_another_list() -> None:
+    """A library list is scored with the gates of the paper's own list (citations/library): the ensemble passes
+    them to every member instead of computing its own."""
+    from startref.citations.ranker import query_gates
+
+    linear = fit_listwise(_groups(0, 60))
+    stump = _stump("query_share_cited", 0.5, 0.0, 10.0)
+    ensemble = EnsembleRanker([linear, stump], [1.0, 1.0], 100)
+    f = _groups(4, 1)[0][0]
+    own = query_gates(f)
+    other = own.copy()
+    other[1] = 0.9  # query_share_cited: most of the paper already cited
+    assert np.allclose(ensemble.score(f, own), ensemble.score(f), atol=1e-5)
+    assert not np.allclose(ensemble.score(f, other), ensemble.score(f), atol=1e-3)

@@ -55,3 +55,29 @@ def test_trees_over_a_trained_ranker_make_an_ensemble_the_engine_uses(corpus: Pa
 def test_trees_need_a_base(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", str(corpus), "-o", str(tmp_path / "m"), "--ranker", "trees", "--quiet"]) != 0
     assert "--base" in capsys.readouterr().err
+
+
+def test_make_train_states_the_shipped_trees_recipe(repo_root: Path, bench_papers: Path) -> None:
+    """The shipped ranker is networks + trees; scripts/train_default.sh (= `make train`) fits the trees with the
+    options the shipped file records, on papers that all exist in shared/train."""
+    import shlex
+
+    from startref.citations.training import find_corpus_papers
+
+    data = json.loads((repo_root / "citations" / "artifacts" / "ranker.json").read_text())
+    assert data["kind"] == "ensemble" and [m["kind"] for m in data["members"]] == ["mlp-listwise", "trees"]
+    script = (repo_root / "scripts" / "train_default.sh").read_text()
+    line = next(x for x in script.splitlines() if x.startswith(".venv/bin/startref train") and "--ranker trees" in x)
+    words = shlex.split(line)
+    options = dict(zip(words, words[1:]))
+    trees = data["members"][1]["meta"]
+    assert options["--base"] == "citations/artifacts" and options["-o"] == "citations/artifacts"
+    assert options["--crossfit"] == "citations/artifacts/crossfit" == trees["crossfit"]
+    assert float(options["--tree-weight"]) == data["weights"][1] and int(options["--top-k"]) == data["top_k"]
+    assert int(options["--tree-rounds"]) == trees["rounds"] and int(options["--seed"]) == trees["seed"]
+    assert float(options["--drafting-share"]) == trees["drafting_share"]
+    assert int(options["--max-cases"]) == trees["max_cases_per_paper"]
+    listing = json.loads((repo_root / "citations" / "artifacts" / "training.json").read_text())
+    assert len(listing["tree_papers"]) == trees["papers"]
+    corpus = {p.name for p in find_corpus_papers(bench_papers.parents[1] / "train" / "papers")}
+    assert set(listing["tree_papers"]) <= corpus and set(listing["papers"]) <= set(listing["tree_papers"])
