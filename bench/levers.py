@@ -145,6 +145,21 @@ def oracle(groups: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple
     return wrong / max(n, 1), hits / max(n, 1)
 
 
+def scoring_ms(rankers: dict[str, object], lists: Lists, log: Callable[[str], None]) -> dict[str, dict[str, float]]:
+    """Milliseconds of ``score`` per list (the only step in which two rankers' requests differ: the features are
+    the same), interleaved per list so that the machine's load falls on both alike."""
+    times: dict[str, list[float]] = {name: [] for name in rankers}
+    for _, f, _ in lists:
+        for name, ranker in rankers.items():
+            t0 = time.perf_counter()
+            ranker.score(f)  # type: ignore[attr-defined]
+            times[name].append((time.perf_counter() - t0) * 1000)
+    out = {name: {"p50_ms": float(np.percentile(t, 50)), "p95_ms": float(np.percentile(t, 95)),
+                  "max_ms": float(np.max(t))} for name, t in times.items()}
+    log("scoring time per list: " + json.dumps(out))
+    return out
+
+
 def fast_load(cache: Path) -> list[MinedPaper]:
     """Every paper mined into ``cache``, read without re-reading the papers to check fingerprints (minutes saved
     per run; only for caches written by the commands in this script's docstring)."""
@@ -261,6 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 evaluate(label, {key: zmix([(members["base"][key], 1.0), (members["trees"][key], w)], k) for key in devl})
         evaluate("the candidate through EnsembleRanker.score", {key: score_lists(cand.score, lists)
                                                                 for key, lists in devl.items()})
+        results["scoring_ms"] = scoring_ms({"networks": shipped, "candidate": cand}, devl["default"], log)
     if args.mlp130:
         path = args.work / "mlp130.json"
         if path.is_file():

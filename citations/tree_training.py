@@ -35,7 +35,7 @@ class TreeOptions:
     learning_rate: float = 0.05
     top: int = 60  # hard negatives kept per training list (the base ranker's best)
     rand: int = 40  # random negatives kept per training list
-    weight: float = 0.5  # the trees' weight in the z-mean (the base ranker weighs 1)
+    weight: float = 1.0  # the trees' weight in the z-mean (the base ranker weighs 1)
     top_k: int = 100  # how many of the base ranker's best the trees re-rank
     seed: int = 0
 

@@ -24,4 +24,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/startref train ../shared/train/papers -o citations/artifacts --papers-from citations/artifacts/training.json --crossfit citations/artifacts/crossfit --max-cases 300 --drafting-share 0 --members 3 --steps 200 --hidden 16 --seed 0 --cache .cache/mined "$@"
-.venv/bin/startref train ../shared/train/papers -o citations/artifacts --ranker trees --base citations/artifacts --crossfit citations/artifacts/crossfit --max-cases 300 --drafting-share 0.3 --seed 0 --cache .cache/mined-v2-cap300 --tree-rounds 400 --tree-weight 0.5 --top-k 100
+.venv/bin/startref train ../shared/train/papers -o citations/artifacts --ranker trees --base citations/artifacts --crossfit citations/artifacts/crossfit --max-cases 300 --drafting-share 0.3 --seed 0 --cache .cache/mined-v2-cap300 --tree-rounds 400 --tree-weight 1.0 --top-k 100

@@ -42,8 +42,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--base", type=Path, metavar="MODEL_DIR",
                         help="with --ranker trees: the trained ranker whose best candidates the trees re-rank")
     parser.add_argument("--tree-rounds", type=int, default=400, help="boosting rounds of the trees (default 400)")
-    parser.add_argument("--tree-weight", type=float, default=0.5,
-                        help="the trees' weight next to the base ranker's 1 (default 0.5)")
+    parser.add_argument("--tree-weight", type=float, default=1.0,
+                        help="the trees' weight next to the base ranker's 1 (default 1)")
     parser.add_argument("--top-k", type=int, default=100, help="how many of the base's best the trees re-rank (100)")
     parser.add_argument("--hidden", type=int, default=16, help="hidden units of the mlp ranker (default 16)")
     parser.add_argument("--steps", type=int, default=200, help="optimiser steps of the mlp ranker (default 200)")
