@@ -170,10 +170,11 @@ def _z(s: np.ndarray) -> np.ndarray:
 class EnsembleRanker:
     """The first member ranks the whole list; the others re-rank its ``top_k`` best.
 
-    Score of one of those: ``base + sd * sum(weight * z(member))``, where ``z`` standardises a member's scores over
-    the ``top_k`` rows and ``sd`` is the spread of the base's scores there. So the order is that of the z-mean
-    ``z(base) + sum(weight * z(member))``, and the scores stay in the base's logit units: probabilities, margins and
-    thresholds read from them keep their meaning. Why only the top: the trees cost a few microseconds per row and
+    Score of one of those: ``mean + sd * sum(weight * z(member)) / sum(weight)`` over all members (the base
+    included), where ``z`` standardises a member's scores over the ``top_k`` rows and ``mean``, ``sd`` are those of
+    the base's scores there. So the order is that of the weighted z-mean, and the scores stay on the base's logit
+    scale (the z-mean of correlated members spreads a little less than one member): probabilities, margins and
+    thresholds read from them keep roughly their meaning. Why only the top: the trees cost a few microseconds per row and
     tree, fine for a paper's bibliography, not for a 30,000-entry library; the suggestions shown come from the top.
     """
 
@@ -193,10 +194,11 @@ class EnsembleRanker:
         if base.size < 2 or len(self.members) < 2:
             return base.astype(np.float32)
         top = np.argsort(-base, kind="stable")[: self.top_k]
-        sd = float(base[top].std())
-        mix = sum(w * _z(_rows_score(m, features, top, gates)) for m, w in zip(self.members[1:], self.weights[1:]))
+        mean, sd = float(base[top].mean()), float(base[top].std())
+        mix = self.weights[0] * _z(base[top])
+        mix = mix + sum(w * _z(_rows_score(m, features, top, gates)) for m, w in zip(self.members[1:], self.weights[1:]))
         out = base.copy()
-        out[top] += sd * mix / float(self.weights[0])
+        out[top] = mean + sd * mix / float(sum(self.weights))
         return out.astype(np.float32)
 
     def contributions(self, features: np.ndarray, gates: np.ndarray | None = None) -> np.ndarray:

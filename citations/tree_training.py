@@ -128,18 +128,10 @@ def train_tree_ensemble(
 ) -> tuple[EnsembleRanker, int, int]:
     """Mine every paper of ``corpus`` (as ``startref train`` does, cached) and ``fit_tree_ensemble`` on them;
     returns the ensemble, the number of papers and of citations."""
-    from startref.citations.training import feature_groups, find_corpus_papers
+    from startref.citations.training import mine_corpus
 
-    papers = find_corpus_papers(corpus)
-    if not papers:
-        raise StartrefError(f"{corpus}: no papers found (folders with SOURCE.txt, or .tex files with \\documentclass)")
-    groups: list[tuple[np.ndarray, np.ndarray]] = []
-    names: set[str] = set()
-    for name, feats, gold in feature_groups(papers, encoder, progress, max_cases_per_paper, seed=options.seed,
-                                            cache_dir=cache_dir, drafting_share=drafting_share):
-        groups.append((feats, gold))
-        names.add(name)
-    meta = {"corpus": Path(corpus).name, "max_cases_per_paper": max_cases_per_paper,
-            "drafting_share": drafting_share, **(extra_meta or {})}
+    groups, names, meta = mine_corpus(corpus, encoder, seed=options.seed, max_cases_per_paper=max_cases_per_paper,
+                                      drafting_share=drafting_share, cache_dir=cache_dir, progress=progress)
+    meta.update(extra_meta or {})
     ensemble = fit_tree_ensemble(groups, names, base_dir, out_dir, options, progress, meta)
     return ensemble, len(names), len(groups)

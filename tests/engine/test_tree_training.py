@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,15 +14,6 @@ from startref.cli.main import main
 pytest.importorskip("lightgbm")
 
 TRAIN_PAPERS = ["mathren__top_down_compact_obj_mass", "Nikolay-Lysenko__rl-musician"]
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory, bench_papers: Path) -> Path:
-    train_dir = bench_papers.parents[1] / "train" / "papers"
-    out = tmp_path_factory.mktemp("corpus")
-    for name in TRAIN_PAPERS:
-        shutil.copytree(train_dir / name, out / name)
-    return out
 
 
 def test_trees_over_a_trained_ranker_make_an_ensemble_the_engine_uses(corpus: Path, tmp_path: Path,
