@@ -3,7 +3,9 @@
     python scripts/mine_features.py .cache/mined-v2-cap300 --max-cases 300 --drafting-share 0.3 --part 0/2  # and 1/2
     python scripts/mine_features.py .cache/dev-v2 --corpus ../shared/bench/papers \\
         --shipped-adapter --max-cases 100000 --drafting-share 1.0
-    python bench/levers.py --gate --gbdt --mlp130 --json .cache/levers.json      # the tables of MODEL_CARD.md
+    python bench/levers.py --fast --gate                            # the pool gate over the networks (MODEL_CARD.md)
+    python bench/levers.py --fast --candidate citations/artifacts   # the shipped networks + trees, weights, top-k
+    python bench/levers.py --fast --gbdt                            # trees fitted here on 73 / all papers (+ mixes)
 
 Why a separate script from ``bench/retrain.py``: the same protocol (fit on mined shared/train features only, score
 the cached dev features under "default" and "drafting"), but each lever here needs its own fitting: the gate is
