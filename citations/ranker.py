@@ -30,7 +30,7 @@ from startref.citations.features import FEATURE_NAMES
 
 __all__ = [
     "Ranker", "LinearRanker", "MlpRanker", "fit_listwise", "fit_mlp_listwise", "default_ranker_path", "load_ranker",
-    "expand", "EXPANDED_NAMES", "MLP_INPUT_NAMES",
+    "expand", "EXPANDED_NAMES", "MLP_INPUT_NAMES", "ranker_from_json", "RANKER_FILE_KINDS",
 ]
 
 _ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -350,12 +350,33 @@ def load_ranker(model_dir: str | Path | None = None) -> Ranker:
         raise ModelNotFoundError(f"{path}: no ranker here (run `startref train CORPUS -o DIR`)") from exc
     except (OSError, ValueError) as exc:
         raise ModelError(f"{path}: not a startref ranker file: {exc}") from exc
-    kind = data.get("kind", "linear-listwise") if isinstance(data, dict) else None
     try:
-        if kind == "mlp-listwise":
-            return MlpRanker.from_json(data)
-        if kind == "linear-listwise":
-            return LinearRanker.from_json(data)
+        return ranker_from_json(data)
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise ModelError(f"{path}: not a startref ranker file: {exc}") from exc
-    raise ModelError(f"{path}: unknown ranker kind {kind!r} (expected 'mlp-listwise' or 'linear-listwise')")
+
+
+RANKER_FILE_KINDS = ("mlp-listwise", "linear-listwise", "pool-gated", "ensemble", "trees")
+
+
+def ranker_from_json(data: Any) -> Ranker:
+    """A ranker from its ``to_json`` form; composite kinds (a pool gate over a ranker, an ensemble of rankers) hold
+    their parts in the same form."""
+    kind = data.get("kind", "linear-listwise") if isinstance(data, dict) else None
+    if kind == "mlp-listwise":
+        return MlpRanker.from_json(data)
+    if kind == "linear-listwise":
+        return LinearRanker.from_json(data)
+    if kind == "pool-gated":
+        from startref.citations.pool_gate import gated_from_json
+
+        return gated_from_json(data, ranker_from_json)
+    if kind == "ensemble":
+        from startref.citations.tree_ensemble import EnsembleRanker
+
+        return EnsembleRanker.from_json(data, ranker_from_json)
+    if kind == "trees":
+        from startref.citations.tree_ensemble import TreeRanker
+
+        return TreeRanker.from_json(data)
+    raise ValueError(f"unknown ranker kind {kind!r} (expected one of {', '.join(RANKER_FILE_KINDS)})")

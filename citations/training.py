@@ -26,6 +26,7 @@ from startref.latex.errors import LatexInputError
 __all__ = [
     "CorpusPaper", "read_source_txt", "find_corpus_papers", "encoder_pairs", "crossfit_encoders", "split_halves",
     "feature_groups", "FitOptions", "fit_ranker", "fit_and_save", "RANKER_KINDS", "train_ranker", "TrainResult",
+    "mine_corpus",
 ]
 
 _DOCUMENTCLASS = re.compile(r"^[^%\n]*\\documentclass", re.M)
@@ -243,6 +244,25 @@ def train_ranker(
     ``drafting_share``: that share of the cases is mined with nothing after the cursor; ``cache_dir``: keep (and
     reuse) the mined features there; ``only``: train on these papers of the corpus (by name) and no others, e.g.
     the papers an earlier ``training.json`` lists, so a grown corpus still reproduces that ranker."""
+    groups, names, meta = mine_corpus(corpus, encoder, seed=options.seed, max_cases_per_paper=max_cases_per_paper,
+                                      drafting_share=drafting_share, cache_dir=cache_dir, only=only,
+                                      progress=progress)
+    return fit_and_save(groups, names, out_dir, options, progress=progress, extra_meta={**meta, **(extra_meta or {})})
+
+
+def mine_corpus(
+    corpus: Path,
+    encoder: SentenceEncoder | Callable[[str], SentenceEncoder],
+    *,
+    seed: int = 0,
+    max_cases_per_paper: int = 300,
+    drafting_share: float = 0.0,
+    cache_dir: Path | None = None,
+    only: Sequence[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], set[str], dict[str, object]]:
+    """The mined (features, gold) lists of ``corpus`` (only the papers ``only`` names, when given), the names of
+    the papers that gave cases, and the options to record in the model's meta."""
     papers = find_corpus_papers(corpus)
     if only is not None:
         missing = sorted(set(only) - {p.name for p in papers})
@@ -254,13 +274,13 @@ def train_ranker(
         raise StartrefError(f"{corpus}: no papers found (folders with SOURCE.txt, or .tex files with \\documentclass)")
     groups: list[tuple[np.ndarray, np.ndarray]] = []
     names: set[str] = set()
-    for name, feats, gold in feature_groups(papers, encoder, progress, max_cases_per_paper, seed=options.seed,
+    for name, feats, gold in feature_groups(papers, encoder, progress, max_cases_per_paper, seed=seed,
                                             cache_dir=cache_dir, drafting_share=drafting_share):
         groups.append((feats, gold))
         names.add(name)
-    meta = {"corpus": Path(corpus).name, "max_cases_per_paper": max_cases_per_paper,
-            "drafting_share": drafting_share, **(extra_meta or {})}
-    return fit_and_save(groups, names, out_dir, options, progress=progress, extra_meta=meta)
+    meta: dict[str, object] = {"corpus": Path(corpus).name, "max_cases_per_paper": max_cases_per_paper,
+                               "drafting_share": drafting_share}
+    return groups, names, meta
 
 
 def fit_and_save(

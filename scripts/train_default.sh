@@ -16,6 +16,12 @@
 # 2. Without a GPU, with the adapters already in citations/artifacts (what this script does): each paper is mined
 #    with an adapter that was not fine-tuned on it, so the ranker weighs the encoder as it behaves on new papers.
 #    The mined features are kept in .cache/mined (one file per paper): a second run only fits (minutes).
+# 3. Boosted trees (LightGBM, the train extra) fitted on all papers of shared/train (130; 30% of the cases mined with
+#    nothing after the cursor, .cache/mined-v2-cap300) re-rank the top 100 of step 2's networks: ranker.json becomes
+#    the ensemble of both (training.json keeps step 2's papers under "papers", step 3's under "tree_papers").
+#    Mining all 130 papers takes 20-40 minutes on two cores (scripts/mine_features.py --part i/2 runs it in two
+#    processes); fitting the trees 10-20 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/startref train ../shared/train/papers -o citations/artifacts --papers-from citations/artifacts/training.json --crossfit citations/artifacts/crossfit --max-cases 300 --drafting-share 0 --members 3 --steps 200 --hidden 16 --seed 0 --cache .cache/mined "$@"
+.venv/bin/startref train ../shared/train/papers -o citations/artifacts --ranker trees --base citations/artifacts --crossfit citations/artifacts/crossfit --max-cases 300 --drafting-share 0.3 --seed 0 --cache .cache/mined-v2-cap300 --tree-rounds 400 --tree-weight 1.0 --top-k 100

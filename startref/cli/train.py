@@ -34,9 +34,17 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed for sampling cases (default 0)")
     parser.add_argument("--max-cases", type=int, default=300, help="citations sampled per paper (default 300)")
     parser.add_argument(
-        "--ranker", choices=("mlp", "linear"), default="mlp",
-        help="mlp (default, shipped): a linear part plus one small hidden layer; linear: readable weights only",
+        "--ranker", choices=("mlp", "linear", "trees"), default="mlp",
+        help="mlp (default): a linear part plus one small hidden layer; linear: readable weights only; trees: "
+        "boosted trees (LightGBM, the train extra) fitted on this corpus that re-rank the top of the ranker in "
+        "--base (the shipped ranker is networks + trees)",
     )
+    parser.add_argument("--base", type=Path, metavar="MODEL_DIR",
+                        help="with --ranker trees: the trained ranker whose best candidates the trees re-rank")
+    parser.add_argument("--tree-rounds", type=int, default=400, help="boosting rounds of the trees (default 400)")
+    parser.add_argument("--tree-weight", type=float, default=1.0,
+                        help="the trees' weight next to the base ranker's 1 (default 1)")
+    parser.add_argument("--top-k", type=int, default=100, help="how many of the base's best the trees re-rank (100)")
     parser.add_argument("--hidden", type=int, default=16, help="hidden units of the mlp ranker (default 16)")
     parser.add_argument("--steps", type=int, default=200, help="optimiser steps of the mlp ranker (default 200)")
     parser.add_argument(
@@ -146,6 +154,20 @@ def _papers_from(path: Path) -> list[str]:
     return papers
 
 
+def _run_trees(args: argparse.Namespace, encoder: Any, progress: Any) -> int:
+    from startref.citations.tree_training import TreeOptions, train_tree_ensemble
+
+    options = TreeOptions(rounds=args.tree_rounds, weight=args.tree_weight, top_k=args.top_k, seed=args.seed)
+    _, papers, queries = train_tree_ensemble(
+        args.corpus, args.output, encoder, args.base, options, max_cases_per_paper=args.max_cases,
+        drafting_share=args.drafting_share, cache_dir=args.cache, progress=progress,
+        extra_meta={"crossfit": str(args.crossfit)} if args.crossfit else None,
+    )
+    print(f"trees fitted on {queries} citations from {papers} papers over {args.base / 'ranker.json'} "
+          f"-> {args.output / 'ranker.json'}")
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
     """Train and print the learned weights."""
     from startref.citations.encoder import load_encoder
@@ -160,8 +182,13 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.drafting_share <= 1.0:
         raise StartrefError(f"--drafting-share {args.drafting_share}: must be between 0 and 1")
     only = _papers_from(args.papers_from) if args.papers_from else None
+    if args.ranker == "trees" and (args.base is None or only is not None or args.encoder_epochs):
+        raise StartrefError("--ranker trees needs --base MODEL_DIR (a trained ranker) and learns from every paper of "
+                            "the corpus with that ranker's encoder adapter (no --papers-from, no --encoder-epochs)")
     adapter = _adapter(args, progress)
     encoder = crossfit_encoders(args.crossfit, args.encoder) if args.crossfit else load_encoder(args.encoder, adapter=adapter)
+    if args.ranker == "trees":
+        return _run_trees(args, encoder, progress)
     options = FitOptions(kind=args.ranker, l2=args.l2, hidden=args.hidden, steps=args.steps, members=args.members,
                          seed=args.seed)
     result = train_ranker(

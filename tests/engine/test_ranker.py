@@ -143,8 +143,10 @@ def test_a_saved_file_missing_inputs_still_loads(tmp_path: Path) -> None:
 
 
 def test_shipped_ranker_loads_and_bad_files_are_clear(tmp_path: Path) -> None:
+    from startref.citations.tree_ensemble import EnsembleRanker
+
     shipped = load_ranker()
-    assert isinstance(shipped, (LinearRanker, MlpRanker))
+    assert isinstance(shipped, EnsembleRanker) and isinstance(shipped.members[0], MlpRanker)
     assert np.isfinite(shipped.score(_synthetic_groups(n_queries=1)[0][0])).all()
     (tmp_path / "ranker.json").write_text('{"kind": "forest"}')
     with pytest.raises(ModelError) as err:

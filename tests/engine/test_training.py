@@ -16,15 +16,6 @@ from startref.cli.main import main
 TRAIN_PAPERS = ["mathren__top_down_compact_obj_mass", "Nikolay-Lysenko__rl-musician"]
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory, bench_papers: Path) -> Path:
-    train_dir = bench_papers.parents[1] / "train" / "papers"
-    out = tmp_path_factory.mktemp("corpus")
-    for name in TRAIN_PAPERS:
-        shutil.copytree(train_dir / name, out / name)
-    return out
-
-
 def test_corpus_layouts_are_found(corpus: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in find_corpus_papers(corpus)) == sorted(TRAIN_PAPERS)
     # A plain folder tree (no SOURCE.txt): every .tex with \documentclass is a paper.
