@@ -32,6 +32,7 @@ from startref.citations.library.candidates import CandidateLimits, candidate_fea
 from startref.citations.library.keys import generate_key, unique_key
 from startref.citations.library.store import Library
 from startref.citations.ranker import LinearRanker, MlpRanker, Ranker, expand, mlp_inputs, query_gates
+from startref.citations.tree_ensemble import EnsembleRanker, TreeRanker
 
 __all__ = ["LIBRARY_OFFSET", "LIBRARY_SCALE", "BIB_ORDER_FEATURES", "LibraryView", "LibraryScores", "score_library",
            "library_candidates", "cite_key_for"]
@@ -167,6 +168,8 @@ def ranker_logits(ranker: Ranker, feats: np.ndarray, gates: np.ndarray | None = 
         return (z @ ranker.linear + np.tanh(z @ ranker.hidden.T + ranker.hidden_bias) @ ranker.output).astype(np.float32)
     if isinstance(ranker, LinearRanker):
         return (expand(feats, gates) @ ranker.weights).astype(np.float32)
+    if isinstance(ranker, (EnsembleRanker, TreeRanker)):
+        return ranker.score(feats, gates)
     return ranker.score(feats)
 
 

@@ -128,3 +128,21 @@ def test_first_index_says_so_with_a_progress_bar_then_stays_quiet(tmp_path: Path
     assert again.returncode == 0 and "indexing" not in again.stderr  # cached: nothing to say
     piped = _cli(args, tmp_path, STARTREF_LIBRARY_CACHE_DIR=str(tmp_path / "lib2"))
     assert "indexing your library" in piped.stderr and "entry/s" not in piped.stderr  # no bar off a terminal
+
+
+def test_library_rows_are_scored_with_the_papers_gates_by_the_shipped_ranker(engine: Engine,
+                                                                             train_library: Path) -> None:
+    """``ranker_logits`` must hand the paper's gates to whatever kind ships (the ensemble included): the
+    library list's own gates say "nothing cited yet" for every request."""
+    from startref.citations.library.pool import ranker_logits
+    from startref.citations.ranker import query_gates
+
+    library = open_library([str(train_library)])
+    fx = library.features(engine.encoder)
+    feats = compute_features(_query(SENTENCES[0], library.index), fx, engine.encoder)
+    own = query_gates(feats)
+    paper = own.copy()
+    paper[:] = np.linspace(0.2, 0.9, paper.size, dtype=own.dtype)  # a document with history: other gates
+    with_paper = ranker_logits(engine.ranker, feats, paper)
+    np.testing.assert_allclose(with_paper, engine.ranker.score(feats, paper), rtol=1e-6)
+    assert not np.allclose(with_paper, engine.ranker.score(feats)), type(engine.ranker).__name__
