@@ -38,6 +38,8 @@ SHARED = REPO.parent / "shared"
 sys.path.insert(0, str(REPO / "bench"))
 
 from load_requests import masked_requests, merge_library  # noqa: E402
+
+from startref.citations.library.indexing import index_workers  # noqa: E402
 from ranking import table  # noqa: E402
 
 _LOAD_SNIPPET = """
@@ -108,7 +110,7 @@ def cold_index(library: Path, engine: object) -> dict[str, float | str]:
     shutil.rmtree(cold, ignore_errors=True)
     store._OPEN.clear()
     return {"parse_s": t1 - t0, "embed_s": t2 - t1, "lexicon_s": t3 - t2, "total_s": t3 - t0,
-            "parse_cpu_s": c1 - c0, "embed_cpu_s": c2 - c1, "threads": _threads(),
+            "parse_cpu_s": c1 - c0, "embed_cpu_s": c2 - c1, "threads": _threads(), "workers": index_workers(),
             "entries": len(lib), "rate": len(lib) / max(t2 - t1, 1e-9), "load_before": load_before, "load_after": _load()}
 
 
@@ -171,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
             [f"first index: embed {cold['entries']} entries + BM25 ({cold['rate']:.0f} entries/s)",
              f"{cold['embed_s']:.1f} s", "", cold["load_after"]],
             ["first index: total", f"{cold['total_s']:.1f} s", "<= 60 s", cold["load_after"]],
-            [f"first index: CPU time of this process (parse + embed, {cold['threads']} torch thread)",
+            [f"first index: CPU time of this process (parse + embed, {cold.get('workers', 1)} workers of "
+             f"{cold['threads']} torch thread)",
              f"{cold['parse_cpu_s'] + cold['embed_cpu_s']:.1f} s", "", ""],
         ]
     load_avg = _load()
