@@ -137,8 +137,10 @@ class LinearRanker:
     weights: np.ndarray
     meta: dict[str, object] = field(default_factory=dict)
 
-    def score(self, features: np.ndarray) -> np.ndarray:
-        return expand(features) @ self.weights
+    def score(self, features: np.ndarray, gates: np.ndarray | None = None) -> np.ndarray:
+        """``gates``: the list's ``query_gates`` when ``features`` holds only some rows of it (or another list's,
+        as the library scores its rows with the paper's)."""
+        return expand(features, gates) @ self.weights
 
     def contributions(self, features: np.ndarray, gates: np.ndarray | None = None) -> np.ndarray:
         """Per base feature, how much it moved each entry's score (expanded weights folded back)."""
@@ -179,8 +181,9 @@ class MlpRanker:
     def _z(self, features: np.ndarray, gates: np.ndarray | None = None) -> np.ndarray:
         return (mlp_inputs(features, gates) - self.mean) / self.scale
 
-    def score(self, features: np.ndarray) -> np.ndarray:
-        z = self._z(features)
+    def score(self, features: np.ndarray, gates: np.ndarray | None = None) -> np.ndarray:
+        """``gates`` as for ``LinearRanker.score``."""
+        z = self._z(features, gates)
         return (z @ self.linear + np.tanh(z @ self.hidden.T + self.hidden_bias) @ self.output).astype(np.float32)
 
     def contributions(self, features: np.ndarray, gates: np.ndarray | None = None) -> np.ndarray:

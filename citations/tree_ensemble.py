@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from startref.citations.features import FEATURE_NAMES
-from startref.citations.ranker import LinearRanker, MlpRanker, Ranker, expand, query_gates
+from startref.citations.ranker import LinearRanker, MlpRanker, Ranker, query_gates
 
 __all__ = ["TREE_INPUT_NAMES", "tree_inputs", "TreeRanker", "EnsembleRanker", "trees_from_lightgbm"]
 
@@ -151,13 +151,8 @@ def trees_from_lightgbm(booster: Any, meta: dict[str, object] | None = None) -> 
 
 def _rows_score(member: Ranker, features: np.ndarray, rows: np.ndarray, gates: np.ndarray) -> np.ndarray:
     """A member's scores of some rows of a list, with the list's gates (only trees and networks take them)."""
-    if isinstance(member, TreeRanker):
+    if isinstance(member, (TreeRanker, MlpRanker, LinearRanker)):
         return member.score(features[rows], gates)
-    if isinstance(member, MlpRanker):
-        z = member._z(features[rows], gates)
-        return z @ member.linear + np.tanh(z @ member.hidden.T + member.hidden_bias) @ member.output
-    if isinstance(member, LinearRanker):
-        return expand(features[rows], gates) @ member.weights
     return member.score(features)[rows]
 
 

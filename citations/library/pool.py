@@ -31,7 +31,7 @@ from startref.citations.features import FEATURE_NAMES, Query, compute_features
 from startref.citations.library.candidates import CandidateLimits, candidate_features, candidate_rows
 from startref.citations.library.keys import generate_key, unique_key
 from startref.citations.library.store import Library
-from startref.citations.ranker import LinearRanker, MlpRanker, Ranker, expand, mlp_inputs, query_gates
+from startref.citations.ranker import LinearRanker, MlpRanker, Ranker, query_gates
 from startref.citations.tree_ensemble import EnsembleRanker, TreeRanker
 
 __all__ = ["LIBRARY_OFFSET", "LIBRARY_SCALE", "BIB_ORDER_FEATURES", "LibraryView", "LibraryScores", "score_library",
@@ -161,15 +161,8 @@ def ranker_logits(ranker: Ranker, feats: np.ndarray, gates: np.ndarray | None = 
     uncited entry matches better); for library rows, those of the paper's own list say it, where the library
     list's own gates would say "nothing cited yet" (the paper's keys are not library rows). A ranker kind this
     does not know is scored with the rows' own gates."""
-    if gates is None:
-        return ranker.score(feats)
-    if isinstance(ranker, MlpRanker):
-        z = (mlp_inputs(feats, gates) - ranker.mean) / ranker.scale
-        return (z @ ranker.linear + np.tanh(z @ ranker.hidden.T + ranker.hidden_bias) @ ranker.output).astype(np.float32)
-    if isinstance(ranker, LinearRanker):
-        return (expand(feats, gates) @ ranker.weights).astype(np.float32)
-    if isinstance(ranker, (EnsembleRanker, TreeRanker)):
-        return ranker.score(feats, gates)
+    if gates is not None and isinstance(ranker, (MlpRanker, LinearRanker, EnsembleRanker, TreeRanker)):
+        return np.asarray(ranker.score(feats, gates), np.float32)
     return ranker.score(feats)
 
 
