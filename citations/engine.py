@@ -414,13 +414,10 @@ class Engine:
 
     def candidate(self, r: RankedEntry, at: CursorRanking) -> Candidate:
         """The user-facing ``Candidate`` of one ranked row (with its *why*), as ``suggest`` shows it."""
-        return self._candidate(r, at.query, at.index)
+        return self.candidate_of(r, at.query, at.index)
 
     def candidate_of(self, r: RankedEntry, query: Query, index: BibIndex) -> Candidate:
         """The same for a row ranked for ``query`` outside ``rank_at`` (``annotate``'s placeholders)."""
-        return self._candidate(r, query, index)
-
-    def _candidate(self, r: RankedEntry, query: Query, index: BibIndex) -> Candidate:
         e = r.entry
         return Candidate(
             key=e.key,
