@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 __all__ = [
@@ -71,15 +71,7 @@ class Location:
     end_offset: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "line": self.line,
-            "column": self.column,
-            "end_line": self.end_line,
-            "end_column": self.end_column,
-            "offset": self.offset,
-            "end_offset": self.end_offset,
-        }
+        return asdict(self)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
@@ -93,7 +85,7 @@ class Replacement:
     text: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"location": self.location.to_dict(), "text": self.text}
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -104,7 +96,7 @@ class Related:
     message: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"location": self.location.to_dict(), "message": self.message}
+        return asdict(self)
 
 
 @dataclass(frozen=True)
