@@ -13,7 +13,8 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ from startref.citations.bytecache import ByteLRU, env_megabytes, prune_directory
 from startref.citations.encoder_trace import load_traced, save_traced, trace_key
 from startref.citations.errors import ModelError, ModelNotFoundError
 
-__all__ = ["SentenceEncoder", "load_encoder"]
+__all__ = ["SentenceEncoder", "load_encoder", "encode_batches"]
 
 _MAX_TOKENS = 128
 _BATCH = 64
@@ -233,3 +234,17 @@ def load_encoder(
             enc = SentenceEncoder(path, device, cache_dir(), adapter_dir, keep_traced=keep_traced)
             _ENCODERS[key] = enc
         return enc
+
+
+def encode_batches(encoder: SentenceEncoder, batches: Sequence[Sequence[str]], workers: int = 1,
+                   thread_name: str = "startref-encode") -> Iterator[np.ndarray]:
+    """``encoder.encode`` of each batch, in order, ``workers`` batches at a time.
+
+    Why threads: torch runs one thread per call here (``models.configure_torch_threads``) and releases the GIL
+    inside it, so embedding a library or a whole document for the check uses every core this way.
+    """
+    if workers <= 1 or len(batches) <= 1:
+        yield from (encoder.encode(batch) for batch in batches)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=thread_name) as pool:
+        yield from pool.map(encoder.encode, batches)

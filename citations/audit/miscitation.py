@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -36,6 +35,7 @@ import numpy as np
 
 from startref.citations.audit.nearkeys import NearKeys
 from startref.citations.bibindex import BibIndex
+from startref.citations.encoder import encode_batches
 from startref.citations.evaluation import mine_cases
 from startref.citations.explain import explain
 from startref.citations.features import encoder_texts
@@ -154,17 +154,9 @@ def prefetch_embeddings(
     """Embed ``texts`` into the encoder's cache in batches of similar length, ``workers`` batches at a time."""
     unique = sorted(set(texts), key=len)
     batches = [unique[i : i + _BATCH] for i in range(0, len(unique), _BATCH)]
-    encoder = engine.encoder
-    if workers <= 1 or len(batches) <= 1:
-        for n, batch in enumerate(batches, 1):
-            encoder.encode(batch)
-            if progress:
-                progress(n, len(batches))
-        return
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="startref-check") as pool:
-        for n, _ in enumerate(pool.map(encoder.encode, batches), 1):
-            if progress:
-                progress(n, len(batches))
+    for n, _ in enumerate(encode_batches(engine.encoder, batches, workers, "startref-check"), 1):
+        if progress:
+            progress(n, len(batches))
 
 
 def score_citations(

@@ -13,13 +13,12 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from startref.citations.bibindex import BibIndex
-from startref.citations.encoder import SentenceEncoder
+from startref.citations.encoder import SentenceEncoder, encode_batches
 from startref.citations.features import IndexFeatures, entry_text, index_features
 
 __all__ = ["Progress", "VectorStore", "embed_texts", "build_features", "index_workers"]
@@ -125,24 +124,12 @@ def embed_texts(encoder: SentenceEncoder, texts: Sequence[str], progress: Progre
     if progress:
         progress(done, total)
     chunks = [missing[start : start + _STEP] for start in range(0, len(missing), _STEP)]
-    workers = min(index_workers(), len(chunks))
-
-    def embed(chunk: list[int]) -> np.ndarray:
-        return encoder.encode([texts[i] or " " for i in chunk])
-
-    if workers > 1:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="startref-index") as pool:
-            for chunk, vectors in zip(chunks, pool.map(embed, chunks)):
-                out[chunk] = vectors
-                done += len(chunk)
-                if progress:
-                    progress(done, total)
-    else:
-        for chunk in chunks:
-            out[chunk] = embed(chunk)
-            done += len(chunk)
-            if progress:
-                progress(done, total)
+    batches = [[texts[i] or " " for i in chunk] for chunk in chunks]
+    for chunk, vectors in zip(chunks, encode_batches(encoder, batches, index_workers(), "startref-index")):
+        out[chunk] = vectors
+        done += len(chunk)
+        if progress:
+            progress(done, total)
     if store is not None and missing:
         store.save(hashes, out)
     return out
