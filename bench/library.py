@@ -50,13 +50,17 @@ from startref.citations.library.candidates import candidate_features, candidate_
 from startref.citations.library.pool import (BIB_ORDER_FEATURES, LibraryView, _candidate_mask, ranker_logits,  # noqa: E402
                                              score_library)
 from startref.citations.features import FEATURE_NAMES  # noqa: E402
+from startref.citations.library.pool_model import DEFAULT_POOL_MODEL, load_pool_model  # noqa: E402
+from startref.citations.library.pool_training import case_lists, score_lists  # noqa: E402
 from startref.citations.library import store  # noqa: E402
 from startref.citations.query import build_query  # noqa: E402
+from startref.citations.ranker import query_gates  # noqa: E402
 from startref.citations.training import find_corpus_papers  # noqa: E402
 from startref.latex.cites import find_cites  # noqa: E402
 from startref.latex.commands import syntax_with_user_wrappers  # noqa: E402
 
 TOP = 50
+POOL_KEEP = 100  # library rows kept per list for the pool model (its ``keep``)
 ZERO_COLS = np.array([FEATURE_NAMES.index(n) for n in BIB_ORDER_FEATURES])
 OFFSETS = (-6.0, -5.0, -4.0, -3.0, -2.5, -2.0, -1.5, -1.0, -0.5, 0.0, 1.0)
 
@@ -93,6 +97,20 @@ class CaseScores:
     keep: np.ndarray
     gold_rows: list[int]
     recited: bool
+    #: what the library pool model needs (``pool_model.PoolList``): the paper's feature rows and gates; the
+    #: library's best ``POOL_KEEP`` candidate rows (positions, features, gates of the candidate list, its size);
+    #: the library-only list's best rows and which of them are the gold work
+    own_feats: np.ndarray | None = None
+    own_gates: np.ndarray | None = None
+    lib_rows: np.ndarray | None = None
+    lib_feats: np.ndarray | None = None
+    lib_gates: np.ndarray | None = None
+    lib_n: int = 0
+    solo_logits: np.ndarray | None = None
+    solo_feats: np.ndarray | None = None
+    solo_gates: np.ndarray | None = None
+    solo_n: int = 0
+    solo_gold: np.ndarray | None = None
 
 
 def ranker_training_papers() -> set[str]:
@@ -145,6 +163,8 @@ def run_papers(papers_dir: Path, engine: Engine, library, paper_index: dict[str,
             feats[:, ZERO_COLS] = 0.0
             own_gates = ranked[0].gates if (paper_gates and ranked) else None
             lib_logits[rows] = ranker_logits(engine.ranker, feats, own_gates).astype(np.float32)
+            lib_top = rows[np.argsort(-lib_logits[rows], kind="stable")[:POOL_KEEP]]
+            at = np.searchsorted(rows, lib_top)
             ms = (time.perf_counter() - t0) * 1000
             if j:
                 out["ms"].append(ms)
@@ -153,22 +173,25 @@ def run_papers(papers_dir: Path, engine: Engine, library, paper_index: dict[str,
             in_gold = np.array([r.entry.key in gold for r in ranked], bool)
             out["own"].append(int(np.argmax(in_gold)) + 1 if in_gold.any() else len(ranked) + 1)
             recited = any(gold.intersection(c.keys) for c in case.query.history)
-            out["cases"].append(CaseScores(paper_logits, in_gold, lib_logits, keep, gold_rows, recited))
+            scores = CaseScores(paper_logits, in_gold, lib_logits, keep, gold_rows, recited,
+                                np.stack([r.features for r in ranked]).astype(np.float32) if ranked else None,
+                                ranked[0].gates if ranked else None, lib_top, feats[at].astype(np.float32),
+                                query_gates(feats) if rows.size else None, int(keep[rows].sum()))
+            out["cases"].append(scores)
             if library_only:
                 q2 = build_query(text, case.offset, _Suffixed(library, suffix, own if same_work_history else None),  # type: ignore[arg-type]
                                  cites[: case.ordinal],
                                  after_start=cites[case.ordinal].end)
-                s2 = score_library(q2, library, BibIndex([]), engine.encoder, engine.ranker, TOP, offset=0.0,
-                                   exhaustive=exhaustive, library_stats=library_stats)
+                s2 = score_library(q2, library, BibIndex([]), engine.encoder, engine.ranker, max(TOP, POOL_KEEP),
+                                   offset=0.0, exhaustive=exhaustive, library_stats=library_stats)
                 gold_ids = {w for k in gold if (e := own.get(k)) is not None for w in work_ids(e)}
                 gold_keys = {k + suffix for k in gold}
-                rank = TOP + 1
-                for r, pos in enumerate(s2.positions, 1):
-                    e = library.index.entries[int(pos)]
-                    if e.key in gold_keys or gold_ids.intersection(work_ids(e)):
-                        rank = r
-                        break
-                out["lib_only"].append(rank)
+                solo_gold = np.array([(e := library.index.entries[int(pos)]).key in gold_keys
+                                      or bool(gold_ids.intersection(work_ids(e))) for pos in s2.positions], bool)
+                hits = np.nonzero(solo_gold[:TOP])[0]
+                out["lib_only"].append(int(hits[0]) + 1 if hits.size else TOP + 1)
+                scores.solo_logits, scores.solo_feats, scores.solo_gates = s2.logits, s2.features, s2.gates
+                scores.solo_n, scores.solo_gold = s2.n_candidates, solo_gold
         print(f"  {name}: {len(cases)} cases", file=sys.stderr)
     return out
 
@@ -195,6 +218,28 @@ def merged_ranks(cases: list[CaseScores], offset: float, scale: float = 1.0) -> 
         others = c.paper[~c.gold_in_paper]
         ranks_b.append(int((others > g).sum() + (lib > g).sum()) + 1)
     return ranks_a, top_in_bib / max(len(cases), 1), ranks_b
+
+
+def pool_ranks(cases: list[CaseScores], model) -> dict:  # type: ignore[no-untyped-def]
+    """The same cases scored by the library pool model: ranks of the in-.bib, new-citation and library-only lists
+    (library only capped at ``TOP + 1`` like the offset's), the share of in-.bib cases whose top suggestion is an
+    entry of the .bib, and the milliseconds the model took per in-.bib list (inputs and trees)."""
+    out: dict = {"in_bib": [], "new": [], "library_only": [], "top_in_bib": 0, "ms": []}
+    for c in cases:
+        lists = case_lists(c)
+        for tl in lists:
+            t0 = time.perf_counter()
+            sc = score_lists(model, [tl])[0]
+            if tl.kind == "in_bib":
+                out["ms"].append((time.perf_counter() - t0) * 1000)
+                top_own = sc.own.max() if sc.own.size else -np.inf
+                out["top_in_bib"] += int(top_own >= ((sc.lib + model.library_shift).max() if sc.lib.size else -np.inf))
+            lib = sc.lib + model.library_shift
+            scores = np.concatenate([sc.own, lib])
+            r = int((scores > scores[sc.gold].max()).sum()) + 1 if sc.gold.any() else sc.gold.size + 1
+            out[tl.kind].append(min(r, TOP + 1) if tl.kind == "library_only" else r)
+    out["top_in_bib"] /= max(len(out["in_bib"]), 1)
+    return out
 
 
 def _entries_of(paper: Path) -> int:
@@ -259,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
                              "--no-candidate-stats, to the whole library")
     parser.add_argument("--every-bib", action="store_true", help="the library takes every .bib under a paper's "
                         "folder, not only those its SOURCE.txt names")
+    parser.add_argument("--pool-model", type=Path, default=DEFAULT_POOL_MODEL, help="also score the dev cases "
+                        "with this library pool model (default: the shipped one, when it exists)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
@@ -343,6 +390,24 @@ def main(argv: list[str] | None = None) -> int:
          pct(b_m["hit@5"]), f"{b_m['mrr']:.3f}", "", "", ""],
         ["library only (no .bib)", str(int(lib_m["n"])), pct(lib_m["hit@1"]), pct(lib_m["hit@5"]), f"{lib_m['mrr']:.3f}", "", "", ""],
     ]
+    model = load_pool_model(args.pool_model)
+    if model is not None:
+        pr = pool_ranks(dev["cases"], model)
+        pa = metrics(pr["in_bib"])
+        extra = np.array(pr["ms"] or [0.0])
+        pb, pl = metrics(pr["new"]), metrics(pr["library_only"])
+        rows += [
+            ["own .bib + library (pool model)", str(int(pa["n"])), pct(pa["hit@1"]), pct(pa["hit@5"]),
+             f"{pa['mrr']:.3f}", pct(pr["top_in_bib"]), f"+{np.percentile(extra, 50):.0f}",
+             f"+{np.percentile(extra, 95):.0f}"],
+            ["new citation, entry only in the library (pool model)", str(int(pb["n"])), pct(pb["hit@1"]),
+             pct(pb["hit@5"]), f"{pb['mrr']:.3f}", "", "", ""],
+            ["library only (pool model)", str(int(pl["n"])), pct(pl["hit@1"]), pct(pl["hit@5"]), f"{pl['mrr']:.3f}",
+             "", "", ""],
+        ]
+        report["pool_model"] = {"own_library": pa, "new_in_library": pb, "library_only": pl,
+                                "top_in_bib": pr["top_in_bib"], "model_ms_p50": float(np.percentile(extra, 50)),
+                                "model_ms_p95": float(np.percentile(extra, 95))}
     report.update({"offset": offset, "scale": scale, "own": own_m, "own_library": a_m, "top_in_bib": share, "new_in_library": b_m,
                    "library_only": lib_m})
     if args.dev_grid:  # the trade-off the offset sets, on dev: shown, never used to choose it
@@ -358,6 +423,9 @@ def main(argv: list[str] | None = None) -> int:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"## Library setting on the dev papers ({len(library)}-entry library)\n")
     print(table(rows, ["setting", "cases", "hit@1", "hit@5", "MRR", "top in own .bib", "p50 ms", "p95 ms"]))
+    if model is not None:
+        print(f"\npool model rows: {args.pool_model.name} (p50/p95: the milliseconds the model adds to the own + "
+              f"library path, its inputs and trees)")
     cand = np.array(dev["candidates"] or [0])
     stage = "every row scored (--exhaustive)" if args.exhaustive else (
         f"candidate stage: {np.median(cand):.0f} rows ranked per request (p95 {np.percentile(cand, 95):.0f})")

@@ -65,7 +65,12 @@ class TreeRanker:
         self._roots = offset.ravel()
 
     def score(self, features: np.ndarray, gates: np.ndarray | None = None) -> np.ndarray:
-        x = tree_inputs(features, gates).astype(np.float64)
+        return self.predict(tree_inputs(features, gates))
+
+    def predict(self, inputs: np.ndarray) -> np.ndarray:
+        """The trees' sum for each row of ``inputs`` (columns in the order the trees were fitted on: ``score``
+        builds ``tree_inputs``; the library's pool model its own inputs)."""
+        x = np.asarray(inputs, np.float64)
         n = x.shape[0]
         if n == 0:
             return np.zeros(0, np.float32)
@@ -99,10 +104,12 @@ class TreeRanker:
         Path(path).write_text(json.dumps(self.to_json()) + "\n", encoding="utf-8")
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "TreeRanker":
+    def from_json(cls, data: dict[str, Any], inputs: Sequence[str] = TREE_INPUT_NAMES) -> "TreeRanker":
+        """``inputs``: the columns this version computes (``TREE_INPUT_NAMES`` for a ranker's trees)."""
         names = list(data["inputs"])
+        inputs = list(inputs)
         # Map the file's input numbers onto ours; an input this version lacks cannot be split on.
-        remap = np.array([TREE_INPUT_NAMES.index(n) if n in TREE_INPUT_NAMES else -2 for n in names] + [-1])
+        remap = np.array([inputs.index(n) if n in inputs else -2 for n in names] + [-1])
         feature = np.array(data["feature"], np.int64)
         mapped = remap[np.where(feature >= 0, feature, len(names))]
         if (mapped == -2).any():

@@ -83,12 +83,14 @@ class LibraryView:
 @dataclass(frozen=True)
 class LibraryScores:
     """Library rows that may be proposed, best first: positions in the library, logits (offset included),
-    their feature rows, and the library list's query gates."""
+    their feature rows, the library list's query gates, and the candidate list's size."""
 
     positions: np.ndarray
     logits: np.ndarray
     features: np.ndarray
     gates: np.ndarray
+    #: how many rows the candidate stage ranked (``positions`` holds the best ``top`` of them)
+    n_candidates: int = 0
 
 
 _MASKS: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
@@ -151,7 +153,7 @@ def score_library(query: Query, library: Library, paper: BibIndex, encoder: Sent
     n = min(top, rows.size)
     part = np.argpartition(-logits, n - 1)[:n] if n < rows.size else np.arange(rows.size)
     order = part[np.argsort(-logits[part], kind="stable")]
-    return LibraryScores(rows[order], logits[order], feats[order], gates)
+    return LibraryScores(rows[order], logits[order], feats[order], gates, int(rows.size))
 
 
 def ranker_logits(ranker: Ranker, feats: np.ndarray, gates: np.ndarray | None = None) -> np.ndarray:

@@ -14,7 +14,9 @@ import numpy as np
 
 from startref.citations.bibindex import BibIndex, Entry
 from startref.citations.library.append import BibEdit, BibTarget, plan_append, read_target
-from startref.citations.library.pool import LIBRARY_OFFSET, LibraryView, library_candidates, score_library
+from startref.citations.library.pool import (LIBRARY_OFFSET, LibraryScores, LibraryView, library_candidates,
+                                             score_library)
+from startref.citations.library.pool_model import PoolList, PoolModel, load_pool_model
 from startref.citations.library.store import Library
 from startref.citations.query import build_query
 from startref.latex.cites import CiteCommand
@@ -39,14 +41,22 @@ def rank_with_library(
     exclude_keys: Sequence[str] = (),
     after_start: int | None = None,
     offset: float | None = None,
+    pool_model: PoolModel | None | str = "shipped",
 ) -> list[RankedEntry]:
-    """``ranked`` (the paper's entries, best first) merged with the ``top`` best library entries, re-normalised."""
+    """``ranked`` (the paper's entries, best first) merged with the ``top`` best library entries, re-normalised.
+
+    Scored by the library pool model (``pool_model``: ``"shipped"`` loads ``artifacts/library_pool.json`` when it
+    exists) unless ``offset`` is given or there is no model: then library rows get the ranker's logit + offset."""
     from startref.citations.engine import RankedEntry
 
+    model = load_pool_model() if pool_model == "shipped" else pool_model
+    model = model if isinstance(model, PoolModel) and offset is None else None
     query = build_query(text, cursor, LibraryView(index, library.index), cites, skip=skip,  # type: ignore[arg-type]
                         exclude_keys=exclude_keys, after_start=after_start)
-    scores = score_library(query, library, index, engine.encoder, engine.ranker, top,
-                           LIBRARY_OFFSET if offset is None else offset)
+    scores = score_library(query, library, index, engine.encoder, engine.ranker, max(top, model.keep) if model else top,
+                           0.0 if model else (LIBRARY_OFFSET if offset is None else offset))
+    if model is not None:
+        ranked, scores = _pool_scored(model, ranked, scores, top)
     extra = [
         RankedEntry(entry, float(scores.logits[row]), 0.0, scores.features[row], scores.gates, in_bib=False,
                     source=label)
@@ -59,6 +69,23 @@ def rank_with_library(
     probs = np.exp(logits - logits.max())
     probs /= probs.sum()
     return [_with_prob(r, float(p)) for r, p in zip(merged, probs)]
+
+
+def _pool_scored(model: PoolModel, ranked: list[RankedEntry], scores: LibraryScores, top: int
+                 ) -> tuple[list[RankedEntry], LibraryScores]:
+    """Both pools re-scored by ``model``; the library's ``top`` best kept."""
+    from dataclasses import replace
+
+    nf = scores.features.shape[1]
+    own_feats = np.stack([r.features for r in ranked]) if ranked else np.zeros((0, nf), np.float32)
+    own_gates = ranked[0].gates if ranked else np.zeros(0, np.float32)
+    pl = PoolList(own_feats, np.array([r.logit for r in ranked], np.float32), own_gates, scores.features,
+                  scores.logits, scores.gates, scores.n_candidates)
+    own, lib = model.score(pl)
+    ranked = [replace(r, logit=float(v)) for r, v in zip(ranked, own)]
+    order = np.argsort(-lib, kind="stable")[:top]
+    return ranked, LibraryScores(scores.positions[order], lib[order], scores.features[order], scores.gates,
+                                 scores.n_candidates)
 
 
 def _with_prob(r: RankedEntry, p: float) -> RankedEntry:
