@@ -15,8 +15,10 @@ duplicates of a work kept once). Per case (the ``startref eval`` protocol):
   paper's .bib (the gold one always is);
 - **library only** — no .bib: the whole library (the paper's own entries included) is the candidate list; a hit is
   the gold entry or an entry of the same work (DOI, arXiv id, normalised title).
+Each setting is also scored by the library pool model (``citations/library/pool_model.py``, the shipped
+``library_pool.json`` or ``--pool-model``), which the engine uses when it exists.
 Latency is the own + library path per suggestion (query, library features, scoring, merge), after each paper's
-first case. Also printed: the library's size, how long it took to index and to load from the cache, process RSS.
+first case; the pool model's rows show what the model adds to it. Also printed: the library's size, how long it took to index and to load from the cache, process RSS.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Ranking the paper's .bib and the library together ("the ranker knows which pool an entry is in").
 
-How, without retraining the shipped ranker (a ranker that learns the pool is future work, see the README):
+How, without retraining the shipped ranker (the library pool model, ``pool_model``, then re-scores these rows
+and places them among the paper's; what follows is what it starts from and what ranks without it):
 - the paper's entries are scored exactly as without a library (same features, same numbers), so adding a
   library never changes their order among themselves;
 - library entries are scored by the same ranker on their own features, computed over the library (the library's
