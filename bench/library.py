@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from dataclasses import dataclass
 import re
 import resource
 import sys
@@ -53,7 +52,7 @@ from startref.citations.library.pool import (BIB_ORDER_FEATURES, LibraryView, _c
                                              score_library)
 from startref.citations.features import FEATURE_NAMES  # noqa: E402
 from startref.citations.library.pool_model import DEFAULT_POOL_MODEL, load_pool_model  # noqa: E402
-from startref.citations.library.pool_training import case_lists, score_lists  # noqa: E402
+from startref.citations.library.pool_training import MinedCase, case_lists, score_lists  # noqa: E402
 from startref.citations.library import store  # noqa: E402
 from startref.citations.query import build_query  # noqa: E402
 from startref.citations.ranker import query_gates  # noqa: E402
@@ -88,31 +87,7 @@ def _paper_rows(library, idx: int) -> np.ndarray:  # type: ignore[no-untyped-def
     return np.array([bool(pat.search(k)) for k in library.index.keys()], dtype=bool)
 
 
-@dataclass
-class CaseScores:
-    """One case's scores: the paper's entries (logits, which are gold), every library row (raw logits, offset 0),
-    the library rows of the gold work, and whether the gold was cited earlier in the document."""
-
-    paper: np.ndarray
-    gold_in_paper: np.ndarray
-    library: np.ndarray
-    keep: np.ndarray
-    gold_rows: list[int]
-    recited: bool
-    #: what the library pool model needs (``pool_model.PoolList``): the paper's feature rows and gates; the
-    #: library's best ``POOL_KEEP`` candidate rows (positions, features, gates of the candidate list, its size);
-    #: the library-only list's best rows and which of them are the gold work
-    own_feats: np.ndarray | None = None
-    own_gates: np.ndarray | None = None
-    lib_rows: np.ndarray | None = None
-    lib_feats: np.ndarray | None = None
-    lib_gates: np.ndarray | None = None
-    lib_n: int = 0
-    solo_logits: np.ndarray | None = None
-    solo_feats: np.ndarray | None = None
-    solo_gates: np.ndarray | None = None
-    solo_n: int = 0
-    solo_gold: np.ndarray | None = None
+CaseScores = MinedCase  # the one record of a mined case (``citations.library.pool_training``)
 
 
 def ranker_training_papers() -> set[str]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -34,8 +34,11 @@ KINDS = ("in_bib", "new", "library_only")
 SHIFTS = tuple(float(x) for x in np.arange(-3.0, 3.01, 0.25))
 
 
-class MinedCase(Protocol):
-    """One citation's scores as ``bench/library.py``'s ``CaseScores`` holds them."""
+@dataclass
+class MinedCase:
+    """One mined citation (``bench/library.py``'s ``run_papers``, on dev or training papers): the paper's entries
+    (logits, which are gold), every library row (raw logits, offset 0), the library rows of the gold work, and
+    whether the gold was cited earlier in the document."""
 
     paper: np.ndarray
     gold_in_paper: np.ndarray
@@ -43,17 +46,20 @@ class MinedCase(Protocol):
     keep: np.ndarray
     gold_rows: list[int]
     recited: bool
-    own_feats: np.ndarray | None
-    own_gates: np.ndarray | None
-    lib_rows: np.ndarray | None
-    lib_feats: np.ndarray | None
-    lib_gates: np.ndarray | None
-    lib_n: int
-    solo_logits: np.ndarray | None
-    solo_feats: np.ndarray | None
-    solo_gates: np.ndarray | None
-    solo_n: int
-    solo_gold: np.ndarray | None
+    #: what the library pool model needs (``pool_model.PoolList``): the paper's feature rows and gates; the
+    #: library's best ``bench/library.py``'s ``POOL_KEEP`` candidate rows (positions, features, gates of the candidate list, its size);
+    #: the library-only list's best rows and which of them are the gold work
+    own_feats: np.ndarray | None = None
+    own_gates: np.ndarray | None = None
+    lib_rows: np.ndarray | None = None
+    lib_feats: np.ndarray | None = None
+    lib_gates: np.ndarray | None = None
+    lib_n: int = 0
+    solo_logits: np.ndarray | None = None
+    solo_feats: np.ndarray | None = None
+    solo_gates: np.ndarray | None = None
+    solo_n: int = 0
+    solo_gold: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
