@@ -19,9 +19,9 @@ in 30 ``shared/train`` papers, never on the dev papers (``bench/check.py --tune`
 (3 x 5-fold by paper, <= 3 false flags per 100 genuine citations): 60% of random and 39% of near swaps with the
 near signal, 63% and 31% without it.
 
-Speed: a 300-citation paper makes ~900 encoder inputs. They are embedded first, in batches of similar length spread
-over ``workers`` threads (torch releases the GIL, so two threads use two cores), and the ranking that follows
-finds them in the encoder's cache.
+Speed: a 300-citation paper makes ~900 encoder inputs. They are embedded first, in small batches of similar length
+spread over ``workers`` threads (torch releases the GIL, so two threads use two cores), and the ranking that follows
+finds them in the encoder's cache (``prefetch``: why the batches are small, and the memory it keeps down).
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from startref.citations.audit.nearkeys import NearKeys
+from startref.citations.audit.prefetch import prefetch_embeddings, release_free_memory
 from startref.citations.bibindex import BibIndex
-from startref.citations.encoder import encode_batches
 from startref.citations.evaluation import mine_cases
 from startref.citations.explain import explain
 from startref.citations.features import encoder_texts
@@ -66,8 +66,6 @@ NEAR_PREFERENCE = 5.0
 THRESHOLDS: Mapping[str, float] = {"low": -0.3, "default": -1.15, "high": -2.1}
 #: The z of a margin divides by the document's interquartile range, at least this (a short paper's few margins).
 MIN_SPREAD = 0.5
-
-_BATCH = 32
 
 
 @dataclass(frozen=True)
@@ -148,17 +146,6 @@ def is_flagged(score: KeyScore, sensitivity: str = "default") -> bool:
     return score.alt is not None and score.suspicion >= THRESHOLDS[sensitivity]
 
 
-def prefetch_embeddings(
-    engine: "Engine", texts: Sequence[str], workers: int = 1, progress: Callable[[int, int], None] | None = None
-) -> None:
-    """Embed ``texts`` into the encoder's cache in batches of similar length, ``workers`` batches at a time."""
-    unique = sorted(set(texts), key=len)
-    batches = [unique[i : i + _BATCH] for i in range(0, len(unique), _BATCH)]
-    for n, _ in enumerate(encode_batches(engine.encoder, batches, workers, "startref-check"), 1):
-        if progress:
-            progress(n, len(batches))
-
-
 def score_citations(
     engine: "Engine",
     text: str,
@@ -235,6 +222,7 @@ def score_citations(
             ))
         if progress:
             progress("ranking", n, len(cases))
+    release_free_memory()  # what the ranking freed goes back too: a language server checks again and again
     sus = suspicions([s.margin for s in out], [s.rank for s in out], [s.entries for s in out],
                      [s.recited for s in out], [s.near_margin for s in out])
     return [replace(s, suspicion=float(v)) for s, v in zip(out, sus)]
