@@ -18,7 +18,8 @@ random ones from 65.8% to 67.7% at 3.0 false flags per 100, but on the dev paper
 flagged 4.8 genuine citations per 100 (58.1% random, 25.8% near) against 3.6 for this model (52.3%, 25.8%), and
 its high sensitivity failed the injected-swap test's precision bar. How often the key is cited elsewhere, whether
 it was cited among the five commands before, the two probabilities, a missing title, or a stricter near key (same
-first author, or the keys' letters alike too) added nothing in cross-validation on 30 training papers.
+first author, or the keys' letters alike too) added nothing (or lost near swaps) in cross-validation on 30 training
+papers.
 """
 
 from __future__ import annotations
