@@ -121,13 +121,16 @@ def score_paper(engine: Engine, text: str, index: BibIndex) -> list[dict]:
     scores = score_citations(engine, text, index, cites, twins=twins, workers=2, explain_from=1e9)
     return [{"cite": s.cite, "key_index": s.key_index, "key": s.key, "margin": s.margin, "rank": s.rank,
              "prob": s.prob, "alt_prob": s.alt_prob, "entries": s.entries, "recited": s.recited,
-             "has_alt": s.alt is not None, "alt": s.alt, "near_alt": s.near_alt, "near_margin": s.near_margin}
+             "has_alt": s.alt is not None, "alt": s.alt, "near_alt": s.near_alt, "near_margin": s.near_margin,
+             "keys_in_command": s.keys_in_command}
             for s in scores]
 
 
 def collect(papers_dir: Path, engine: Engine, seed: int, limit: int | None, untouched: bool,
-            shard: tuple[int, int] = (0, 1)) -> list[dict]:
+            shard: tuple[int, int] = (0, 1), skip: frozenset[str] = frozenset()) -> list[dict]:
     papers = find_corpus_papers(papers_dir)
+    if skip:  # papers scored by an earlier run (--skip-scored): the sample is drawn from the others
+        papers = [p for p in papers if p.main_tex.relative_to(papers_dir).parts[0] not in skip]
     if limit is not None and len(papers) > limit:
         papers = sorted(random.Random(seed).sample(papers, limit), key=lambda p: str(p.main_tex))
     papers = papers[shard[0] :: shard[1]]
@@ -320,6 +323,8 @@ def main() -> int:
     parser.add_argument("--scores", type=Path, help="write every key's score here (JSON)")
     parser.add_argument("--from-scores", type=Path, nargs="+",
                         help="read scores written by --scores instead of ranking (several: one run per shard)")
+    parser.add_argument("--skip-scored", type=Path, nargs="+", default=[],
+                        help="leave out the papers in these --scores files (more training papers beside a first run)")
     parser.add_argument("--shard", default="0/1", help="I/N: rank only every N-th paper from the I-th (parallel runs)")
     parser.add_argument("--speed", action="store_true", help="time a whole check of the two largest dev papers")
     args = parser.parse_args()
@@ -334,7 +339,8 @@ def main() -> int:
         papers_dir = args.papers or SHARED / ("train" if args.tune else "bench") / "papers"
         i, n = (int(x) for x in args.shard.split("/"))
         limit = args.limit if args.limit is not None else (TRAIN_PAPERS if args.tune else None)
-        results = collect(papers_dir, engine, args.seed, limit, untouched=not args.tune, shard=(i, n))
+        skip = frozenset(p["paper"] for f in args.skip_scored for p in json.loads(f.read_text(encoding="utf-8")))
+        results = collect(papers_dir, engine, args.seed, limit, untouched=not args.tune, shard=(i, n), skip=skip)
         if args.scores:
             args.scores.write_text(json.dumps(results), encoding="utf-8")
     if args.tune:

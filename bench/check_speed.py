@@ -2,6 +2,7 @@
 
     python bench/check_speed.py                  # build the paper, check it (warm models), print the table
     python bench/check_speed.py --jobs 1         # embed on one thread
+    python bench/check_speed.py --versus-suggest # `startref suggest` and `startref check` on it, each a fresh process
 
 The paper is real, cut to size: the largest dev paper (HabibMrad__deep-learning-in-cardiology, 466 cite commands,
 271 entries), its text cut after the 300th cite command (``\\end{document}`` appended), and its .bib cut to 200
@@ -14,6 +15,11 @@ cache emptied, so every sentence is embedded; then once more after a two-word ed
 with the encoder's cache as the first run left it (what ``startref lsp`` does when the paper is saved). Reported: wall time, the process's CPU time (all threads), peak RSS
 of the process (models included, as ``suggest``), and the load average (other work on the machine slows the wall
 clock).
+
+``--versus-suggest`` (issue 15's "memory as ``suggest``"): the two commands as a user runs them, each in a fresh
+process on the same cut paper: ``startref suggest`` at its middle cite command (ranking the 200 entries for one
+spot) and ``startref check`` (every cite); reported per command: wall time, peak RSS of the process (``wait4``'s
+``ru_maxrss``: models, imports and all) and the load average.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -64,11 +71,50 @@ def build(dest: Path) -> tuple[Path, int, int]:
     return tex, len(find_cites(tex.read_text(encoding="utf-8"), syntax_with_user_wrappers(body))), len(keep)
 
 
+def versus_suggest(tex: Path, jobs: int) -> str:
+    """Peak RSS and wall time of ``startref suggest`` and ``startref check`` on ``tex``, each in a fresh process."""
+    text = tex.read_text(encoding="utf-8")
+    cites = find_cites(text, syntax_with_user_wrappers(text))
+    mid = cites[len(cites) // 2].start
+    line = text.count("\n", 0, mid) + 1
+    col = mid - (text.rfind("\n", 0, mid) + 1) + 1
+    bib = str(tex.with_suffix(".bib"))
+    script = Path(sys.executable).with_name("startref")  # the console script beside this Python
+    exe = [str(script)] if script.is_file() else [sys.executable, "-m", "startref.cli.main"]
+    commands = {
+        f"suggest --at {line}:{col}": [*exe, "suggest", str(tex), "--at", f"{line}:{col}", "--bib", bib, "--json"],
+        f"check --jobs {jobs}": [*exe, "check", str(tex), "--bib", bib, "--json", "--jobs", str(jobs)],
+    }
+    rows = []
+    for name, argv in commands.items():
+        load0 = os.getloadavg()[0]
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        code = os.waitstatus_to_exitcode(status)
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        if code not in (0, 1):  # check exits 1 when it finds something at --fail-on
+            raise SystemExit(f"{name} failed ({code}): {err[-2000:]}")
+        rows.append(f"| startref {name} | {wall:.1f} s | {usage.ru_utime + usage.ru_stime:.1f} s | "
+                    f"{usage.ru_maxrss / 1024:.0f} MB | {load0:.1f} / {os.getloadavg()[0]:.1f} |")
+    return "\n".join(["| command (fresh process) | wall | CPU (all threads) | peak RSS | load avg before / after |",
+                      "|---|---|---|---|---|", *rows])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=2, help="embedding threads (startref check's --jobs)")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--versus-suggest", action="store_true",
+                        help="run `startref suggest` and `startref check` on the paper, each in a fresh process")
     args = parser.parse_args()
+    if args.versus_suggest:
+        with tempfile.TemporaryDirectory(prefix="startref-check-speed-") as tmp:
+            tex, n_cites, n_entries = build(Path(tmp))
+            print(f"{PAPER} cut to {CITES} cite commands / {n_entries} entries, {os.cpu_count()} cores")
+            print(versus_suggest(tex, args.jobs))
+        return 0
     engine = Engine()
     engine.warm()
     rows = []

@@ -13,15 +13,13 @@ the ranker knows poorly every citation has a large margin), the cited entry's ra
 whether the entry was cited before (a re-cited entry normally ranks high, so a large margin is more telling), and
 whether a *near key* of the cited entry (``nearkeys``: same first author or a similar key) fits better -- a prior
 on the confusion: a wrong key is far more often ``smith2019a`` for ``smith2019b`` than a random entry. A small
-logistic model (``SUSPICION_WEIGHTS``) turns these five into log-odds that the key is wrong, and a key is flagged
-when they reach the sensitivity's threshold (``THRESHOLDS``). Weights and thresholds were fitted on injected swaps
-in 30 ``shared/train`` papers, never on the dev papers (``bench/check.py --tune``; docs/check.md). Measured there
-(3 x 5-fold by paper, <= 3 false flags per 100 genuine citations): 60% of random and 39% of near swaps with the
-near signal, 63% and 31% without it.
+logistic model (``suspicion``) turns these five into log-odds that the key is wrong, compared with the
+sensitivity's threshold (``THRESHOLDS``); weights and thresholds were fitted on injected swaps in 30
+``shared/train`` papers, never on the dev papers (``bench/check.py --tune``; docs/check.md).
 
-Speed: a 300-citation paper makes ~900 encoder inputs. They are embedded first, in batches of similar length spread
-over ``workers`` threads (torch releases the GIL, so two threads use two cores), and the ranking that follows
-finds them in the encoder's cache.
+Speed: a 300-citation paper makes ~900 encoder inputs. They are embedded first, in small batches of similar length
+spread over ``workers`` threads (torch releases the GIL, so two threads use two cores), and the ranking that follows
+finds them in the encoder's cache (``prefetch``: why the batches are small, and the memory it keeps down).
 """
 
 from __future__ import annotations
@@ -34,8 +32,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from startref.citations.audit.nearkeys import NearKeys
+from startref.citations.audit.prefetch import prefetch_embeddings, release_free_memory
+from startref.citations.audit.suspicion import (
+    FEATURES,
+    SENSITIVITIES,
+    SUSPICION_BIAS,
+    SUSPICION_WEIGHTS,
+    THRESHOLDS,
+    suspicion_inputs,
+    suspicions,
+)
 from startref.citations.bibindex import BibIndex
-from startref.citations.encoder import encode_batches
 from startref.citations.evaluation import mine_cases
 from startref.citations.explain import explain
 from startref.citations.features import encoder_texts
@@ -46,29 +53,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KeyScore", "FEATURES", "THRESHOLDS", "SENSITIVITIES", "SUSPICION_WEIGHTS", "score_citations", "is_flagged",
-    "prefetch_embeddings", "suspicions", "suspicion_inputs", "suggested_keys", "NEAR_PREFERENCE",
+    "prefetch_embeddings", "suspicions", "suspicion_inputs", "suggested_keys", "NEAR_PREFERENCE", "SUSPICION_BIAS",
 ]
 
-SENSITIVITIES: tuple[str, ...] = ("low", "default", "high")
-
-#: The inputs of the model, in ``suspicion_inputs``' column order.
-FEATURES: tuple[str, ...] = ("margin", "z", "rank_share", "recited", "near_above")
-#: Log-odds model over ``suspicion_inputs`` (bench/check.py --tune, logistic regression on 30 shared/train papers,
-#: scored by the shipped ranker: refitted when the ranker became networks + trees).
-SUSPICION_WEIGHTS: Mapping[str, float] = {"margin": 0.1151, "z": 1.2658, "rank_share": 1.9854, "recited": 0.4717,
-                                          "near_above": 0.8557}
-SUSPICION_BIAS = -5.1962
 #: A near key that beats the cited one is suggested first when the best entry overall beats it by at most this
 #: much (logits): a near confusion is the likelier error (bench/check.py --tune: fix accuracy on shared/train).
 NEAR_PREFERENCE = 5.0
-#: Suspicion (log-odds) from which a key is flagged: the lowest that kept genuine citations of the shared/train
-#: papers flagged at <= 1 (low), 3 (default) and 8 (high) per 100 (bench/check.py --tune).
-THRESHOLDS: Mapping[str, float] = {"low": -0.3, "default": -1.15, "high": -2.1}
-#: The z of a margin divides by the document's interquartile range, at least this (a short paper's few margins).
-MIN_SPREAD = 0.5
-
-_BATCH = 32
-
 
 @dataclass(frozen=True)
 class KeyScore:
@@ -80,6 +70,8 @@ class KeyScore:
     ``margin`` = logit(alt) - logit(entry). ``recited``: the entry was cited earlier in the document.
     ``near_alt``: the best-ranked near key of the entry (``nearkeys``: same first author or a similar key) among
     the compared entries, ``near_margin`` = logit(near_alt) - logit(entry) (``-inf`` when it has none).
+    ``keys_in_command``: how many keys the command lists (``\\cite{a,b,c}``: 3); recorded by ``bench/check.py`` for
+    fitting the model, not one of its inputs (``suspicion``: tried, not shipped).
     """
 
     cite: int
@@ -98,36 +90,7 @@ class KeyScore:
     suspicion: float = -math.inf
     near_alt: str | None = None
     near_margin: float = -math.inf
-
-
-def suspicion_inputs(margins: Sequence[float], ranks: Sequence[int], entries: Sequence[int],
-                     recited: Sequence[bool], near_margins: Sequence[float] | None = None) -> np.ndarray:
-    """The model's inputs for one document's keys (columns: ``FEATURES``); keys without an alternative (a one-entry
-    bibliography) have margin ``-inf`` and are left out of the document's statistics. ``near_margins``: each key's
-    margin to its best near key (``-inf``: none), read as whether a near key beats it (``near_above``: the prior
-    that a near confusion is likelier than any other; how far it beats it added nothing in cross-validation on
-    shared/train)."""
-    m = np.asarray(margins, dtype=np.float64)
-    finite = m[np.isfinite(m)]
-    if finite.size:
-        median = float(np.median(finite))
-        spread = max(float(np.percentile(finite, 75) - np.percentile(finite, 25)), MIN_SPREAD)
-    else:
-        median, spread = 0.0, 1.0
-    safe = np.where(np.isfinite(m), m, -50.0)
-    share = np.asarray(ranks, np.float64) / np.maximum(np.asarray(entries, np.float64), 1.0)
-    near = np.full(m.shape, -np.inf) if near_margins is None else np.asarray(near_margins, dtype=np.float64)
-    near_above = (near > 0).astype(np.float64)
-    return np.column_stack([safe, (safe - median) / spread, share, np.asarray(recited, np.float64), near_above])
-
-
-def suspicions(margins: Sequence[float], ranks: Sequence[int], entries: Sequence[int],
-               recited: Sequence[bool], near_margins: Sequence[float] | None = None) -> np.ndarray:
-    """Log-odds that each key of one document is wrong (``SUSPICION_WEIGHTS``); ``-inf`` without an alternative."""
-    x = suspicion_inputs(margins, ranks, entries, recited, near_margins)
-    w = np.array([SUSPICION_WEIGHTS[name] for name in FEATURES])
-    out = x @ w + SUSPICION_BIAS
-    return np.where(np.isfinite(np.asarray(margins, np.float64)), out, -np.inf)
+    keys_in_command: int = 1
 
 
 def suggested_keys(alt: str | None, margin: float, near_alt: str | None, near_margin: float,
@@ -146,17 +109,6 @@ def is_flagged(score: KeyScore, sensitivity: str = "default") -> bool:
     if sensitivity not in THRESHOLDS:
         raise KeyError(f"unknown sensitivity {sensitivity!r} (expected one of {', '.join(SENSITIVITIES)})")
     return score.alt is not None and score.suspicion >= THRESHOLDS[sensitivity]
-
-
-def prefetch_embeddings(
-    engine: "Engine", texts: Sequence[str], workers: int = 1, progress: Callable[[int, int], None] | None = None
-) -> None:
-    """Embed ``texts`` into the encoder's cache in batches of similar length, ``workers`` batches at a time."""
-    unique = sorted(set(texts), key=len)
-    batches = [unique[i : i + _BATCH] for i in range(0, len(unique), _BATCH)]
-    for n, _ in enumerate(encode_batches(engine.encoder, batches, workers, "startref-check"), 1):
-        if progress:
-            progress(n, len(batches))
 
 
 def score_citations(
@@ -232,9 +184,11 @@ def score_citations(
                 why_entry=why_entry,
                 near_alt=keys[near_i] if near_i is not None else None,
                 near_margin=float(logits[near_i] - logits[mine]) if near_i is not None else -math.inf,
+                keys_in_command=len(cite.keys),
             ))
         if progress:
             progress("ranking", n, len(cases))
+    release_free_memory()  # what the ranking freed goes back too: a language server checks again and again
     sus = suspicions([s.margin for s in out], [s.rank for s in out], [s.entries for s in out],
                      [s.recited for s in out], [s.near_margin for s in out])
     return [replace(s, suspicion=float(v)) for s, v in zip(out, sus)]
