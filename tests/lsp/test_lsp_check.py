@@ -2,8 +2,8 @@
 injected wrong key, its diagnostic, the "Replace with `key`" quick fix, and the ``startref.check.*`` settings.
 
 The injected swap: the paper's ``\\citep{PedrEtal11}`` (scikit-learn, for the classifier) becomes
-``\\citep{HughEtal12}`` (a stylometry paper): ``startref check`` flags it at the default sensitivity (suspicion
-about 1.0, the threshold is -1.25).
+``\\citep{HughEtal12}`` (a stylometry paper): ``startref check`` flags it at the default sensitivity (its suspicion
+is well above the default threshold, -1.15 in ``citations/audit/suspicion.py``).
 """
 
 from __future__ import annotations
