@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from startref.citations.cross_encoder import MAX_TOKENS, RerankSettings, write_settings
+from startref.citations.cross_encoder import RerankSettings, build_scorer, write_settings
 from startref.citations.cross_encoder_data import CaseList
 
 __all__ = ["TrainConfig", "TrainResult", "train_cross_encoder", "training_lists"]
@@ -31,7 +31,7 @@ class TrainConfig:
     lists_per_step: int = 4
     layers: int = 3  # MiniLM's first layers kept: half the network costs half the time, in training and per request
     freeze_embeddings: bool = True
-    lr: float = 4e-5
+    lr: float = 5e-5
     head_lr: float = 1e-3
     warmup: int = 50
     minutes: float = 60.0
@@ -80,7 +80,8 @@ def _save(model, tokenizer, out: Path, settings: RerankSettings, record: dict[st
     tmp = out.with_name(out.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
-    model.save_pretrained(str(tmp), safe_serialization=True)
+    tmp.mkdir(parents=True)
+    model.save(tmp)
     tokenizer.save_pretrained(str(tmp))
     write_settings(tmp, settings, record)
     old = out.with_name(out.name + ".old")
@@ -100,7 +101,7 @@ def train_cross_encoder(
     """Fine-tune from ``base`` (a BERT-style folder, e.g. the packaged MiniLM) on ``lists``; the model goes to
     ``out`` (with ``rerank.json`` holding default settings and the training record)."""
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
@@ -109,13 +110,12 @@ def train_cross_encoder(
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
     tokenizer = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        str(base), num_labels=1, num_hidden_layers=config.layers, local_files_only=True)
+    model = build_scorer(base, config.layers)
     model.train()
     if config.freeze_embeddings:
-        model.base_model.embeddings.word_embeddings.weight.requires_grad_(False)
-    head = [p for n, p in model.named_parameters() if n.startswith("classifier")]
-    body = [p for n, p in model.named_parameters() if not n.startswith("classifier") and p.requires_grad]
+        model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+    head = list(model.head.parameters())
+    body = [p for p in model.encoder.parameters() if p.requires_grad]
     opt = torch.optim.AdamW([{"params": body, "lr": config.lr}, {"params": head, "lr": config.head_lr}],
                             weight_decay=0.01)
     data = training_lists(lists, config.list_size, rng)
@@ -137,7 +137,7 @@ def train_cross_encoder(
         cands = [c for _, cs, _ in batch for c in cs]
         enc = tokenizer(queries, cands, truncation="only_first", max_length=config.max_tokens, padding=True,
                         return_tensors="pt")
-        logits = model(**enc).logits[:, 0]
+        logits = model(**enc)
         loss = logits.new_zeros(())
         at = 0
         for _, cs, gold in batch:
@@ -154,7 +154,7 @@ def train_cross_encoder(
         step += 1
         pairs += len(cands)
         seen += len(batch)
-        loss_avg = 0.98 * loss_avg + 0.02 * float(loss) if step > 1 else float(loss)
+        loss_avg = 0.95 * loss_avg + 0.05 * loss.item() if step > 1 else loss.item()
         if progress and (step % 20 == 0 or step == 1):
             el = time.time() - t0
             progress(f"step {step}/{total} loss {loss_avg:.3f} {el / step:.2f} s/step, {pairs} pairs, {el / 60:.1f} min")
