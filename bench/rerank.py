@@ -9,7 +9,8 @@ re-rank step's own latency.
 The cases and features are ``bench/ranking.py``'s (``collect``, same cache), so the "ranker" rows equal that
 bench's startref rows. The cross-encoder scores each case's top ``--depth`` candidates once (cached under
 ``.cache/rerank-bench``: keyed by the model's weights digest), and every (K, weight) is read from those scores.
-Latency: the re-rank step alone (pair texts, tokenising, the network, the new order) for K candidates, on
+"Hard cases": the cited entry is new (not cited before) and shares no word with the last words before the cursor (``bm25_near`` 0), the group
+the ranker misses most. Latency: the re-rank step alone (pair texts, tokenising, the network, the new order) for K candidates, on
 ``--timed`` cases spread over the papers, one torch thread, after one warm-up call; it adds to ``bench/ranking.py``'s
 per-suggestion latency.
 """
@@ -33,11 +34,16 @@ from ranking import PaperCases, SHARED, collect, index_keys, metrics, pct, table
 from startref.citations.cross_encoder import CrossEncoder, combined_order  # noqa: E402
 from startref.citations.cross_encoder_data import pair_texts  # noqa: E402
 from startref.citations.engine import Engine, EngineConfig  # noqa: E402
+from startref.citations.features import FEATURE_NAMES  # noqa: E402
+
+
+_CITED, _BM25 = FEATURE_NAMES.index("cited"), FEATURE_NAMES.index("bm25_near")
 
 
 def case_tops(pc: PaperCases, engine: Engine, depth: int) -> list[dict]:  # type: ignore[type-arg]
-    """Per case: the ranker's full-order rank of the first gold entry, and its top ``depth`` (scores, gold flags,
-    the pair texts)."""
+    """Per case: the ranker's full-order rank of the first gold entry, whether that entry is a "hard" one (not
+    cited before and sharing no word with the last words before the cursor: ``bm25_near`` 0), and its top ``depth`` (scores, gold flags, the pair
+    texts)."""
     keys = index_keys(pc.index)
     out = []
     for feats, gold, case in zip(pc.feats, pc.golds, pc.cases):
@@ -48,7 +54,10 @@ def case_tops(pc: PaperCases, engine: Engine, depth: int) -> list[dict]:  # type
         hit = np.nonzero(gold[order])[0]
         top = order[:depth]
         context, texts = pair_texts(case.query, [pc.index.entries[i] for i in top])
-        out.append({"rank": int(hit[0]) + 1 if hit.size else len(order) + 1, "scores": [float(scores[i]) for i in top],
+        g = order[hit[0]] if hit.size else None
+        hard = g is not None and feats[g, _CITED] == 0 and feats[g, _BM25] == 0
+        out.append({"rank": int(hit[0]) + 1 if hit.size else len(order) + 1, "hard": bool(hard),
+                    "scores": [float(scores[i]) for i in top],
                     "gold": [bool(gold[i]) for i in top], "context": context, "texts": texts})
     return out
 
@@ -119,6 +128,11 @@ def main() -> int:
                 m = metrics(ranks)
                 results[f"K={k} w={w}"] = m
                 rows.append(["ranker + cross-encoder", str(k), f"{w:g}", *_cells(m)])
+        hard_base = [t["rank"] for ts in tops.values() for t in ts if t["hard"]]
+        hard_new = [new_rank(t, s, ks[0], weights[0]) for name in tops for t, s in zip(tops[name], ce[name]) if t["hard"]]
+        rows.append(["ranker alone, hard cases", "-", "-", *_cells(metrics(hard_base))])
+        rows.append(["+ cross-encoder, hard cases", str(ks[0]), f"{weights[0]:g}", *_cells(metrics(hard_new))])
+        results["hard"] = {"ranker": metrics(hard_base), "rerank": metrics(hard_new)}
         print(f"## Own bibliography, protocol: {protocol}\n\n" + table(
             rows, ["system", "K", "w", "cases", "hit@1", "hit@5", "hit@10", "MRR@10"]) + "\n")
         k, w = ks[0], weights[0]

@@ -66,7 +66,11 @@ def list_scores(model, lists, depth: int) -> list[np.ndarray]:  # type: ignore[n
     return [model.score(cl.query, cl.candidates[:depth]) for cl in lists]
 
 
-def grid(lists, ce: list[np.ndarray], ks=(3, 5, 8, 10), weights=(0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0)):  # type: ignore[no-untyped-def]
+KS = (2, 3, 5, 8)
+WEIGHTS = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0)
+
+
+def grid(lists, ce: list[np.ndarray], ks=KS, weights=WEIGHTS):  # type: ignore[no-untyped-def]
     """hit@1 (and MRR over the list) of every (K, w) on ``lists``; a case whose gold is not in the list counts 0."""
     from startref.citations.cross_encoder import combined_order
 
@@ -93,7 +97,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     configure_torch_threads()
     lists = [cl for cl in load_lists(args.lists) if held_out(cl.paper)]
     model = CrossEncoder(args.model)
-    ce = list_scores(model, lists, 10)
+    ce = list_scores(model, lists, max(KS))
     progress(f"scored {len(lists)} held-out lists ({len({cl.paper for cl in lists})} papers)")
     rows = grid(lists, ce)
     for k, w, h1, mrr in rows:
