@@ -9,10 +9,10 @@ re-rank step's own latency.
 The cases and features are ``bench/ranking.py``'s (``collect``, same cache), so the "ranker" rows equal that
 bench's startref rows. The cross-encoder scores each case's top ``--depth`` candidates once (cached under
 ``.cache/rerank-bench``: keyed by the model's weights digest), and every (K, weight) is read from those scores.
-"Hard cases": the cited entry is new (not cited before) and shares no word with the last words before the cursor (``bm25_near`` 0), the group
-the ranker misses most. Latency: the re-rank step alone (pair texts, tokenising, the network, the new order) for K candidates, on
-``--timed`` cases spread over the papers, one torch thread, after one warm-up call; it adds to ``bench/ranking.py``'s
-per-suggestion latency.
+"Hard cases": the cited entry is new (not cited before) and shares no word with the last words before the cursor
+(``bm25_near`` 0), the group the ranker misses most. Latency: the re-rank step alone (pair texts, tokenising, the
+network, the new order) for K candidates, on ``--timed`` cases spread over the papers, one torch thread, after one
+warm-up call; it adds to ``bench/ranking.py``'s per-suggestion latency.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ _CITED, _BM25 = FEATURE_NAMES.index("cited"), FEATURE_NAMES.index("bm25_near")
 
 def case_tops(pc: PaperCases, engine: Engine, depth: int) -> list[dict]:  # type: ignore[type-arg]
     """Per case: the ranker's full-order rank of the first gold entry, whether that entry is a "hard" one (not
-    cited before and sharing no word with the last words before the cursor: ``bm25_near`` 0), and its top ``depth`` (scores, gold flags, the pair
-    texts)."""
+    cited before and sharing no word with the last words before the cursor: ``bm25_near`` 0), and its top
+    ``depth`` (scores, gold flags, the pair texts)."""
     keys = index_keys(pc.index)
     out = []
     for feats, gold, case in zip(pc.feats, pc.golds, pc.cases):
@@ -129,7 +129,8 @@ def main() -> int:
                 results[f"K={k} w={w}"] = m
                 rows.append(["ranker + cross-encoder", str(k), f"{w:g}", *_cells(m)])
         hard_base = [t["rank"] for ts in tops.values() for t in ts if t["hard"]]
-        hard_new = [new_rank(t, s, ks[0], weights[0]) for name in tops for t, s in zip(tops[name], ce[name]) if t["hard"]]
+        hard_new = [new_rank(t, s, ks[0], weights[0])
+                    for name in tops for t, s in zip(tops[name], ce[name]) if t["hard"]]
         rows.append(["ranker alone, hard cases", "-", "-", *_cells(metrics(hard_base))])
         rows.append(["+ cross-encoder, hard cases", str(ks[0]), f"{weights[0]:g}", *_cells(metrics(hard_new))])
         results["hard"] = {"ranker": metrics(hard_base), "rerank": metrics(hard_new)}
@@ -149,14 +150,16 @@ def main() -> int:
             field_rows, ["field", "cases", "ranker @1", "+CE @1", "ranker @5", "+CE @5"]) + "\n")
         results["by_field"] = {f: {"ranker": metrics(b), "rerank": metrics(r)} for f, (b, r) in by_field.items()}
         m0, m1 = metrics(base), results[f"K={k} w={w}"]
-        compare.append([protocol, pct(m0["hit@1"]), pct(m1["hit@1"]), pct(m0["hit@5"]), pct(m1["hit@5"]),  # type: ignore[index]
+        compare.append([protocol, pct(m0["hit@1"]), pct(m1["hit@1"]),  # type: ignore[index]
+                        pct(m0["hit@5"]), pct(m1["hit@5"]),  # type: ignore[index]
                         f"{m0['mrr@10']:.3f}", f"{m1['mrr@10']:.3f}"])  # type: ignore[index]
         out[protocol] = results
         if protocol == (args.protocol or ["default"])[0]:
             out["latency"] = latency(model, tops, ks, args.timed)
     print("## Summary\n\n" + table(compare, ["protocol", "ranker @1", "+CE @1", "ranker @5", "+CE @5", "ranker MRR@10",
                                               "+CE MRR@10"]) + "\n")
-    lat_rows = [[str(k), f"{v['p50_ms']:.1f}", f"{v['p95_ms']:.1f}"] for k, v in out["latency"].items()]  # type: ignore[union-attr]
+    lat = out["latency"]
+    lat_rows = [[str(k), f"{v['p50_ms']:.1f}", f"{v['p95_ms']:.1f}"] for k, v in lat.items()]  # type: ignore[union-attr]
     print("## Re-rank step latency (one thread)\n\n" + table(lat_rows, ["K", "p50 ms", "p95 ms"]))
     if args.json:
         args.json.write_text(json.dumps(out, indent=2), encoding="utf-8")
@@ -167,7 +170,8 @@ def _cells(m: dict[str, float]) -> list[str]:
     return [str(int(m["n"])), pct(m["hit@1"]), pct(m["hit@5"]), pct(m["hit@10"]), f"{m['mrr@10']:.3f}"]
 
 
-def latency(model: CrossEncoder, tops: dict[str, list[dict]], ks: list[int], timed: int) -> dict[str, dict[str, float]]:  # type: ignore[type-arg]
+def latency(model: CrossEncoder, tops: dict[str, list[dict]], ks: list[int],  # type: ignore[type-arg]
+            timed: int) -> dict[str, dict[str, float]]:
     """p50/p95 of scoring and re-ordering K candidates (from the pair texts on), per K."""
     pool = [t for ts in tops.values() for t in ts]
     picks = [pool[int(i)] for i in np.linspace(0, len(pool) - 1, min(timed, len(pool)))]

@@ -169,6 +169,7 @@ def corpus_lists(
             continue
         lists = case_lists(name, loaded, *arrays, ranker, **kw)  # type: ignore[arg-type]
         if progress:
-            progress(f"{name}: {len(lists)} lists" + ("" if lists or not arrays[0] else " (cache does not match: skipped)"))
+            stale = not lists and bool(arrays[0])
+            progress(f"{name}: {len(lists)} lists" + (" (cache does not match: skipped)" if stale else ""))
         out.extend(lists)
     return out

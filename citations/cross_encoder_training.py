@@ -53,9 +53,9 @@ class TrainResult:
 
 
 def training_lists(lists: Sequence[CaseList], size: int, rng: random.Random) -> list[tuple[str, list[str], list[bool]]]:
-    """(context, candidates, gold) of ``size`` candidates per usable case: every cited entry in the ranker's top
-    (at most ``size`` - 1 of them... at least one) and negatives drawn from the rest of the top, the best-ranked ones
-    more often (they are the ones the re-ranker must beat). Cases whose cited entry is not in the top are dropped."""
+    """(context, candidates, gold) of ``size`` candidates per usable case: the best-ranked cited entry and
+    ``size`` - 1 negatives drawn from the rest of the ranker's top, the best-ranked ones more often (they are the
+    ones the re-ranker must beat). Cases whose cited entry is not in the top are dropped."""
     out = []
     for cl in lists:
         pos = [i for i, g in enumerate(cl.gold) if g]
@@ -76,7 +76,8 @@ def training_lists(lists: Sequence[CaseList], size: int, rng: random.Random) -> 
     return out
 
 
-def _save(model, tokenizer, out: Path, settings: RerankSettings, record: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+def _save(model, tokenizer, out: Path, settings: RerankSettings,  # type: ignore[no-untyped-def]
+          record: dict[str, object]) -> None:
     tmp = out.with_name(out.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -157,7 +158,8 @@ def train_cross_encoder(
         loss_avg = 0.95 * loss_avg + 0.05 * loss.item() if step > 1 else loss.item()
         if progress and (step % 20 == 0 or step == 1):
             el = time.time() - t0
-            progress(f"step {step}/{total} loss {loss_avg:.3f} {el / step:.2f} s/step, {pairs} pairs, {el / 60:.1f} min")
+            progress(f"step {step}/{total} loss {loss_avg:.3f} {el / step:.2f} s/step, {pairs} pairs, "
+                     f"{el / 60:.1f} min")
         if step % config.save_every == 0:
             _save(model, tokenizer, out, settings, _record(config, step, seen, pairs, time.time() - t0, loss_avg))
     seconds = time.time() - t0
