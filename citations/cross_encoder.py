@@ -120,7 +120,7 @@ class CrossEncoder:
         """One logit per candidate (higher = more likely the cited one)."""
         if not candidates:
             return np.zeros(0, np.float32)
-        batch = self._tokenizer([query] * len(candidates), list(candidates), truncation="only_first",
+        batch = self._tokenizer([query] * len(candidates), list(candidates), truncation="longest_first",
                                 max_length=self.settings.max_tokens, padding=True, return_tensors="pt")
         with self._lock, self._torch.inference_mode():
             logits = self._model(**{k: v.to(self.device) for k, v in batch.items()})

@@ -34,6 +34,7 @@ __all__ = ["CaseList", "query_text", "candidate_text", "pair_texts", "case_lists
 #: after it (about 50 + 20 tokens: with a title the pair fits in ``MAX_TOKENS`` of the re-ranker).
 BEFORE_CHARS = 240
 AFTER_CHARS = 90
+TITLE_CHARS = 160
 CURSOR_MARK = "[CITE]"
 
 
@@ -66,7 +67,8 @@ def candidate_text(entry: Entry) -> str:
     names the authors: "as Smith et al. showed")."""
     authors = ", ".join(entry.authors[:3]) + (" et al." if len(entry.authors) > 3 else "")
     tail = " ".join(x for x in (authors, entry.year) if x)
-    return f"{entry_text(entry)} | {tail}" if tail else entry_text(entry)
+    title = _head(entry_text(entry), TITLE_CHARS)
+    return f"{title} | {tail}" if tail else title
 
 
 def pair_texts(query: Query, entries: Sequence[Entry]) -> tuple[str, list[str]]:

@@ -136,7 +136,7 @@ def train_cross_encoder(
         batch = [data[(step * config.lists_per_step + i) % len(data)] for i in range(config.lists_per_step)]
         queries = [q for q, cands, _ in batch for _ in cands]
         cands = [c for _, cs, _ in batch for c in cs]
-        enc = tokenizer(queries, cands, truncation="only_first", max_length=config.max_tokens, padding=True,
+        enc = tokenizer(queries, cands, truncation="longest_first", max_length=config.max_tokens, padding=True,
                         return_tensors="pt")
         logits = model(**enc)
         loss = logits.new_zeros(())

@@ -53,7 +53,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     lists = [cl for cl in load_lists(args.lists) if not held_out(cl.paper)]
     config = TrainConfig(minutes=args.minutes, threads=args.threads, max_steps=args.max_steps, epochs=args.epochs,
                          lists_per_step=args.lists_per_step, list_size=args.list_size, save_every=args.save_every,
-                         max_tokens=args.max_tokens, layers=args.layers)
+                         max_tokens=args.max_tokens, layers=args.layers, seed=args.seed)
     progress(f"{len(lists)} lists of {len({cl.paper for cl in lists})} papers; {config}")
     result = train_cross_encoder(lists, args.base or default_encoder_path(), args.model, config, progress)
     progress(f"done: {result.steps} steps, {result.lists} lists, {result.pairs} pairs in {result.seconds / 60:.1f} min "
@@ -138,6 +138,7 @@ def main() -> int:
     p.add_argument("--minutes", type=float, default=60.0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--layers", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0, help="data order and initialisation of the head")
     p.add_argument("--max-steps", type=int, default=0)
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--lists-per-step", type=int, default=4)
