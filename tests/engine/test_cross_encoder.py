@@ -122,6 +122,9 @@ def test_training_recipe_saves_a_model_that_loads_and_learns(trained: Path) -> N
         assert scores.shape == (6,) and np.isfinite(scores).all()
         hits += int(np.argmax(scores) == 1)
     assert hits >= 12
+    # A title longer than the whole token budget is cut, not an error (it stopped the first real run).
+    long_title = Entry("x", "article", {}, title="Very long title " * 80, authors=("A",) * 9, year="2020")
+    assert np.isfinite(model.score("context " * 200 + CURSOR_MARK, [candidate_text(long_title)])).all()
 
 
 def test_training_lists_keep_the_cited_entry_and_hard_negatives() -> None:
