@@ -161,14 +161,18 @@ def train_cross_encoder(
             progress(f"step {step}/{total} loss {loss_avg:.3f} {el / step:.2f} s/step, {pairs} pairs, "
                      f"{el / 60:.1f} min")
         if step % config.save_every == 0:
-            _save(model, tokenizer, out, settings, _record(config, step, seen, pairs, time.time() - t0, loss_avg))
+            record = _record(config, step, seen, pairs, time.time() - t0, loss_avg, base)
+            _save(model, tokenizer, out, settings, record)
     seconds = time.time() - t0
-    _save(model, tokenizer, out, settings, _record(config, step, seen, pairs, seconds, loss_avg))
+    _save(model, tokenizer, out, settings, _record(config, step, seen, pairs, seconds, loss_avg, base))
     return TrainResult(step, seen, pairs, seconds, loss_avg)
 
 
-def _record(config: TrainConfig, step: int, lists: int, pairs: int, seconds: float, loss: float) -> dict[str, object]:
-    return {"trained": {"steps": step, "lists": lists, "pairs": pairs, "minutes": round(seconds / 60, 1),
-                        "loss": round(loss, 4), "list_size": config.list_size, "lists_per_step": config.lists_per_step,
+def _record(config: TrainConfig, step: int, lists: int, pairs: int, seconds: float, loss: float,
+            base: Path) -> dict[str, object]:
+    """What ``rerank.json`` keeps of the run (``base``: the folder it started from, by name: a resumed run says so)."""
+    return {"trained": {"base": Path(base).name, "steps": step, "lists": lists, "pairs": pairs,
+                        "minutes": round(seconds / 60, 1), "loss": round(loss, 4), "list_size": config.list_size,
+                        "lists_per_step": config.lists_per_step,
                         "lr": config.lr, "threads": config.threads, "seed": config.seed, "layers": config.layers,
                         "max_tokens": config.max_tokens}}

@@ -110,9 +110,10 @@ def trained(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_training_recipe_saves_a_model_that_loads_and_learns(trained: Path) -> None:
+def test_training_recipe_saves_a_model_that_loads_and_learns(trained: Path, tiny_base: Path) -> None:
     record = json.loads((trained / "rerank.json").read_text())
     assert record["trained"]["steps"] == 30 and record["trained"]["layers"] == 2
+    assert record["trained"]["base"] == tiny_base.name
     assert (trained / HEAD_FILE).is_file() and not trained.with_name("model.tmp").exists()
     model = CrossEncoder(trained)
     # The toy task is learnable from the words alone: after 30 steps the cited title beats the others.
