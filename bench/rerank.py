@@ -175,7 +175,9 @@ def latency(model: CrossEncoder, tops: dict[str, list[dict]], ks: list[int],  # 
     """p50/p95 of scoring and re-ordering K candidates (from the pair texts on), per K."""
     pool = [t for ts in tops.values() for t in ts]
     picks = [pool[int(i)] for i in np.linspace(0, len(pool) - 1, min(timed, len(pool)))]
-    out = {}
+    out: dict[str, dict[str, float]] = {}
+    if not picks:
+        return out
     for k in sorted(set(ks)):
         model.score(picks[0]["context"], picks[0]["texts"][:k])
         ms = []
