@@ -5,35 +5,41 @@ a broken block is a ``BibProblem`` with file and line, never an exception, becau
 bibliography must not make the other 4,999 uncitable. Only a file that cannot be used at all (missing, a
 directory, binary) raises ``BibliographyError``.
 
-Parsing is bibtexparser v2's tolerant splitter plus our middlewares (``bibparse``). Results are cached per file
+Three modules, one job each: ``bibentry`` is the model (``Entry``, ``BibProblem``), ``bibfile`` parses one
+file's text (bibtexparser v2's tolerant splitter plus our middlewares from ``bibparse``), and this module reads
+files, merges them into a ``BibIndex`` (first key wins, crossrefs resolved) and caches. Results are cached per file
 (keyed by absolute path, size, mtime_ns and the @string macros inherited from earlier files) and per file list,
 so repeated requests for an unchanged bibliography return the very same ``BibIndex`` object.
 """
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
-import logging
-import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
-
-import bibtexparser
-from bibtexparser.model import DuplicateBlockKeyBlock, Entry as _BpEntry
 
 from startref.filerules import ANY_FILE, BIB, FileRuleError, FileRules
 
 from .bytecache import ByteLRU, env_megabytes
 from .bibdecode import DecodedBib, clean_bib_text, decode_bib_bytes
-from .bibparse import DECODED_KEY, PROBLEMS_KEY, decode_fields, startref_parse_stack
+# The model and the per-file parser live in their own modules; their names stay importable from here (the
+# private ones too: bib_parallel parses parts of one file with them).
+from .bibentry import AUTHOR_TEXT_MAX, BibProblem, Entry, _author_text, _build_entry, _entry_arxiv_id  # noqa: F401
+from .bibfile import (  # noqa: F401
+    _COLLECT_AFTER_CHARS,
+    _COMMENT_LINE_RE,
+    _FileResult,
+    _failure_reason,
+    _key_is_trusted,
+    _parse_text,
+)
+from .bibparse import decode_fields
 from .errors import BibliographyError
-from .normalize import find_arxiv_id, find_doi, latex_to_unicode, normalize_key
+from .normalize import find_arxiv_id, find_doi, normalize_key
 
 __all__ = [
     "Entry",
@@ -45,221 +51,6 @@ __all__ = [
     "describe_index",
     "clear_cache",
 ]
-
-# bibtexparser logs every failed block; we report them as BibProblems instead, so keep its log quiet by
-# default (an application that configures logging still sees them).
-logging.getLogger("bibtexparser").addHandler(logging.NullHandler())
-
-#: ``author_text`` lists at most this many last names, then "et al." — enough to recognise a paper, short
-#: enough for a completion menu and an embedding input.
-AUTHOR_TEXT_MAX = 4
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One citable bibliography entry.
-
-    ``fields`` holds the raw values (after @string expansion and crossref inheritance, field names lower-cased)
-    for display and writing; the other attributes are decoded Unicode for matching and ranking.
-    ``author_text`` is the last names joined by ", ", cut after ``AUTHOR_TEXT_MAX`` names with " et al."
-    (``"Vaswani, Shazeer, Parmar, Uszkoreit et al."``); ``display_authors`` is the short form ("He et al.").
-    """
-
-    key: str
-    entry_type: str
-    fields: Mapping[str, str] = field(compare=False, repr=False)
-    title: str = ""
-    authors: tuple[str, ...] = ()
-    author_text: str = ""
-    year: str = ""
-    venue: str = ""
-    doi: str = ""
-    arxiv_id: str = ""
-    url: str = ""
-    abstract: str = field(default="", repr=False)
-    keywords: str = field(default="", repr=False)
-    aliases: tuple[str, ...] = ()
-    file: str = ""
-    line: int = 0
-    position: int = -1
-
-    @property
-    def first_author(self) -> str:
-        """Last name of the first author ("" when none), the author part of a Galactica-style reference."""
-        return self.authors[0] if self.authors else ""
-
-    @property
-    def display_authors(self) -> str:
-        """"He", "He and Sun", or "He et al." — the usual short citation form."""
-        if not self.authors:
-            return ""
-        if len(self.authors) == 1:
-            return self.authors[0]
-        if len(self.authors) == 2:
-            return f"{self.authors[0]} and {self.authors[1]}"
-        return f"{self.authors[0]} et al."
-
-
-@dataclass(frozen=True)
-class BibProblem:
-    """Something wrong in a bibliography, reported with its place. ``line`` is 1-based (0: whole file)."""
-
-    file: str
-    line: int
-    kind: str
-    message: str
-    #: The citation key the problem is about ("" when none), so no reader has to parse it out of the message.
-    key: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.kind}: {self.message}"
-
-
-def _author_text(authors: Sequence[str]) -> str:
-    if len(authors) > AUTHOR_TEXT_MAX:
-        return ", ".join(authors[:AUTHOR_TEXT_MAX]) + " et al."
-    return ", ".join(authors)
-
-
-def _entry_arxiv_id(fields: Mapping[str, str]) -> str:
-    """arXiv id from the fields that carry one: eprint (arXiv), journal "arXiv preprint arXiv:…", url, doi."""
-    eprint = fields.get("eprint", "")
-    prefix = (fields.get("archiveprefix", "") or fields.get("eprinttype", "")).strip().lower()
-    if eprint and (prefix in ("", "arxiv")):
-        found = find_arxiv_id(eprint)
-        if found:
-            return found
-    for name in ("journal", "journaltitle", "note", "howpublished", "volume", "booktitle"):
-        value = fields.get(name, "")
-        if "arxiv" in value.lower():
-            found = find_arxiv_id(value)
-            if found:
-                return found
-    for name in ("url", "doi", "pdf"):
-        value = fields.get(name, "")
-        if "arxiv" in value.lower():
-            found = find_arxiv_id(value)
-            if found:
-                return found
-    return ""
-
-
-def _build_entry(key: str, entry_type: str, fields: Mapping[str, str], decoded: Mapping[str, Any], file: str,
-                 line: int) -> Entry:
-    authors = tuple(decoded.get("authors", ()))
-    ids = fields.get("ids", "")
-    doi_field = fields.get("doi", "")
-    return Entry(
-        key=key,
-        entry_type=entry_type.lower(),
-        fields=MappingProxyType(dict(fields)),
-        title=str(decoded.get("title", "")),
-        authors=authors,
-        author_text=_author_text(authors),
-        year=(fields.get("year", "") or fields.get("date", "")[:4]).strip(),
-        venue=str(decoded.get("venue", "")),
-        doi=find_doi(doi_field) or doi_field.strip().lower(),
-        arxiv_id=_entry_arxiv_id(fields),
-        url=fields.get("url", "").strip(),
-        abstract=latex_to_unicode(fields.get("abstract", "")),
-        keywords=latex_to_unicode(fields.get("keywords", "")),
-        aliases=tuple(a.strip() for a in ids.split(",") if a.strip()),
-        file=file,
-        line=line,
-    )
-
-
-@dataclass(frozen=True)
-class _FileResult:
-    """What one file contributes before merging: entries in order (first of a duplicated key only), problems,
-    and the @string macros known after it (inherited by the next file, as BibTeX reads files in sequence)."""
-
-    entries: tuple[Entry, ...]
-    problems: tuple[BibProblem, ...]
-    strings: Mapping[str, str]
-
-
-#: A line whose first non-blank character is ``%``: biber and most users treat it as a comment even inside an
-#: entry (commented-out fields); bibtexparser does not, and would fail the whole entry.
-_COMMENT_LINE_RE = re.compile(r"^[ \t]*%.*$", re.MULTILINE)
-
-
-#: Parsing a text longer than this ends with a garbage collection (see ``_parse_text``).
-_COLLECT_AFTER_CHARS = 2_000_000
-
-
-def _failure_reason(error: BaseException) -> str:
-    reason = getattr(error, "abort_reason", None) or getattr(error, "message", None) or str(error)
-    return " ".join(str(reason).split()) or type(error).__name__
-
-
-def _key_is_trusted(key: str, start_line: int, latin1_lines: frozenset[int]) -> bool:
-    """False for a non-ASCII key read from a line that was not UTF-8: its text is a guess (Latin-1), so proposing it
-    could insert a key that is not byte-identical to the file. ``start_line`` is 1-based (the ``@`` line)."""
-    if not latin1_lines or key.isascii():
-        return True
-    return not any(n in latin1_lines for n in range(start_line, start_line + 3))
-
-
-def _parse_text(text: str, name: str, inherited: Mapping[str, str],
-                latin1_lines: frozenset[int] = frozenset()) -> _FileResult:
-    stack, expand = startref_parse_stack(inherited)
-    if "%" in text:
-        text = _COMMENT_LINE_RE.sub("", text)  # keeps the newlines, so line numbers stay true
-    if "\\\n" in text:
-        # bibtexparser does not count a newline right after a backslash, so every later line number was one off.
-        # In TeX a backslash at the end of a line is a control space, exactly like "\ ": say it that way.
-        text = text.replace("\\\n", "\\ \n")
-    library = bibtexparser.parse_string(text, parse_stack=stack)
-    for failed in library.failed_blocks:
-        # A failed block keeps its exception, whose traceback holds the splitter's frames and so the whole text:
-        # a reference cycle that outlived the request until the cyclic GC ran. The reason is all we report.
-        error = getattr(failed, "error", None)
-        if isinstance(error, BaseException):
-            error.__traceback__ = None
-    problems: list[BibProblem] = []
-
-    def add(line: int | None, kind: str, message: str, key: str = "") -> None:
-        problems.append(BibProblem(name, (line or 0) + 1 if line is not None else 0, kind, message, key))
-
-    for line, kind, message in expand.problems:
-        add(line, kind, message)
-    entries: list[Entry] = []
-    for block in library.blocks:
-        if isinstance(block, DuplicateBlockKeyBlock):
-            prev = block.previous_block
-            what = "@string" if not isinstance(block.ignore_error_block, _BpEntry) else "entry"
-            add(block.start_line, "duplicate_key" if what == "entry" else "duplicate_string",
-                f"{what} key '{block.key}' already defined at line {(prev.start_line or 0) + 1}; "
-                f"{'the first one is kept' if what == 'entry' else 'the later value is ignored'}", block.key)
-            continue
-        if isinstance(block, bibtexparser.model.ParsingFailedBlock):
-            add(block.start_line, "parse_error", f"cannot parse block: {_failure_reason(block.error)}")
-            continue
-        if not isinstance(block, _BpEntry):
-            continue
-        for line, kind, message in block.parser_metadata.get(PROBLEMS_KEY, ()):
-            add(line, kind, message)
-        key = (block.key or "").strip()
-        if not key:
-            add(block.start_line, "missing_key", f"@{block.entry_type} entry has no citation key; skipped")
-            continue
-        if not _key_is_trusted(key, (block.start_line or 0) + 1, latin1_lines):
-            add(block.start_line, "decoding", f"entry key '{key}' is on a line that is not valid UTF-8, so its exact "
-                "bytes are unknown; skipped (save the file as UTF-8 to cite it)", key)
-            continue
-        fields = {f.key: str(f.value) for f in block.fields}
-        decoded = block.parser_metadata.get(DECODED_KEY) or decode_fields(fields)
-        if not str(decoded.get("title", "")).strip():
-            add(block.start_line, "empty_title", f"entry '{key}' has no title; kept, citable by key only")
-        entries.append(_build_entry(key, block.entry_type, fields, decoded, name, (block.start_line or 0) + 1))
-    result = _FileResult(tuple(entries), tuple(problems), MappingProxyType(dict(expand.defined)))
-    if len(text) > _COLLECT_AFTER_CHARS:
-        # Any cycle left in a large parse is freed now rather than whenever the cyclic GC runs: a 19 MB library
-        # with failed blocks kept ~240 MB resident after its parse (469 MB -> 221 MB RSS with this).
-        library = block = stack = expand = None  # type: ignore[assignment]
-        gc.collect()
-    return result
 
 
 class BibIndex:
