@@ -4,6 +4,9 @@ It owns the warm models (encoder, ranker, optional generator), finds and caches 
 ``(text, cursor)`` into a ``Suggestion``. Everything user-facing is decided here once — which entries may be
 proposed (only existing keys), how a generation that matches nothing is reported (``unresolved``), how the edit is
 shaped — so the three ways in behave the same.
+
+Its parts live beside it: ``engine_types`` (the config and the ranked rows), ``request_bibliography`` (which
+.bib a request means, and its summary), ``cursor_edits`` (the edits shaped with the bibliography in view).
 """
 
 from __future__ import annotations
@@ -11,22 +14,24 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from startref import __version__
-from startref.filerules import ANY_FILE, FileRules
-from startref.citations.bibindex import BibIndex, Entry, load_bibliography, parse_bib_text
+from startref.filerules import FileRules
+from startref.citations.bibindex import BibIndex
 from startref.citations.encoder import SentenceEncoder, load_encoder
-from startref.citations.errors import BibliographyError, check_deadline
+from startref.citations.engine_types import CursorRanking, EngineConfig, RankedEntry
+from startref.citations.errors import check_deadline
 from startref.citations.explain import explain
 from startref.citations.features import Query, compute_features, index_features
 from startref.citations.query import build_query
 from startref.citations.encoder_training import ADAPTER_FILE
+from startref.citations.cursor_edits import complete_key_means_add, with_bib_edits
 from startref.citations.ranker import Ranker, default_ranker_path, load_ranker, query_gates
+from startref.citations.request_bibliography import bibliography_summary, request_bibliography
 from startref.citations.suggestion import (
     AnnotateResult,
     BibliographySummary,
@@ -36,66 +41,11 @@ from startref.citations.suggestion import (
 )
 from startref.latex.cites import find_cites
 from startref.latex.commands import syntax_with_user_wrappers
-from startref.latex.context import CursorContext, cursor_context, insertion_for
-from startref.latex.discovery import discover_bibliographies
+from startref.latex.context import cursor_context, insertion_for
 from startref.latex.errors import LatexInputError
 from startref.latex.source import check_text
 
 __all__ = ["Engine", "EngineConfig", "RankedEntry", "CursorRanking"]
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    """How the engine is built; every field has a working embedded default."""
-
-    generator: str | None = None
-    use_generator: bool | None = None
-    device: str = "cpu"
-    encoder: str | None = None
-    model_dir: str | None = None
-    lm_weight: float | None = None
-    lm_mode: str = "score"
-    #: Which files a request may make the engine read (the server passes ``FileRules.server(...)``): every path,
-    #: however it is named (``bib``, ``path``, ``\bibliography``, ``\input``, ``% !TEX root``), goes through it.
-    file_rules: FileRules = ANY_FILE
-    #: A model server for the LM stage (a ``startref.citations.remote.RemoteConfig``); None = in-process LM.
-    remote: Any = None
-    #: Library sources (a .bib, a zotero.sqlite, "zotero"): ranked with the paper's .bib (``citations.library``).
-    library: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class RankedEntry:
-    """An entry with its ranker score (a logit) and probability within the list; ``gates`` are the list's
-    query-level gates, which an explanation of this one row needs."""
-
-    entry: Entry
-    logit: float
-    prob: float
-    features: np.ndarray
-    gates: np.ndarray
-    generated: str | None = None
-    #: False for a library entry the paper's .bib lacks; ``source`` names the file (or database) it comes from.
-    in_bib: bool = True
-    source: str = ""
-
-
-@dataclass
-class CursorRanking:
-    """What ``rank_at`` found: the cursor's context, the query, the bibliography and every entry best first."""
-
-    context: CursorContext
-    query: Query
-    index: BibIndex
-    ranked: list[RankedEntry]
-    unresolved: list[str]
-    started: float
-    timing_ms: dict[str, float]
-    #: Why the LM stage was skipped (model server down or slow); the order is then the ranker's alone.
-    generator_error: str | None = None
-    #: Whether library entries were ranked in (those rows have ``in_bib`` False), and why not when asked for.
-    library_used: bool = False
-    warnings: list[str] = field(default_factory=list)
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -234,33 +184,11 @@ class Engine:
     ) -> BibIndex:
         """The bibliography for a request: inline text, else named files, else discovered from the .tex file.
 
-        ``file_rules`` (default: the config's) decide which files may be read, however they are named.
+        ``file_rules`` (default: the config's) decide which files may be read, however they are named
+        (``request_bibliography`` finds it; the engine notes which files it has seen, for ``info``).
         """
         rules = file_rules or self.config.file_rules
-        if bib_text is not None:
-            index = parse_bib_text(bib_text, "<bib_text>")
-            where = "the inline bibliography (bib_text)"
-        elif bib:
-            index = load_bibliography(list(bib), rules)
-            where = ", ".join(str(b) for b in bib)
-        elif path is not None:
-            found = discover_bibliographies(Path(path), text, rules=rules)
-            if not found.usable:
-                # A name the rules refuse and a missing one get the same words: no existence oracle.
-                what = "named but not found" if not rules.suffix_only else "named but not found, or not a .bib file"
-                named = f" ({what}: {', '.join(found.missing)})" if found.missing else ""
-                raise _bib_error(
-                    str(found.root), "bibliography_not_found",
-                    f"no bibliography found from this document{named}; name one with --bib (or `bib` in the request)",
-                )
-            index = load_bibliography(found.usable, rules)
-            where = ", ".join(str(f) for f in found.usable)
-        else:
-            raise _bib_error("<request>", "bibliography_not_found", "no bibliography given: pass a .tex path, bib files or bib_text")
-        if len(index) == 0:
-            first = "; ".join(str(p) for p in index.problems[:3])
-            raise _bib_error(where, "bibliography_empty",
-                             "the bibliography has no usable entries" + (f" ({first})" if first else ""))
+        index = request_bibliography(path=path, text=text, bib=bib, bib_text=bib_text, rules=rules)
         for f in index.files:
             self._bib_seen.pop(f, None)
             self._bib_seen[f] = len(index)
@@ -335,7 +263,7 @@ class Engine:
         candidates = [self.candidate(r, at) for r in top]
         bib_edit = None
         if at.library_used and any(not r.in_bib for r in top):
-            candidates, bib_edit = _with_bib_edits(candidates, top, at.index, append_to, bib_text)
+            candidates, bib_edit = with_bib_edits(candidates, top, at.index, append_to, bib_text)
         insert = None
         if candidates:
             start, end, new = insertion_for(at.context, candidates[0].key, command)
@@ -345,7 +273,7 @@ class Engine:
             candidates=candidates,
             insert=insert,
             unresolved=at.unresolved,
-            bibliography=_summary(at.index),
+            bibliography=bibliography_summary(at.index),
             model=self.model_names(),
             timing_ms=at.timing_ms,
             generator_error=at.generator_error,
@@ -381,7 +309,7 @@ class Engine:
         t_bib = time.perf_counter()
         syntax = syntax_with_user_wrappers(text)
         cites = find_cites(text, syntax)
-        ctx = _complete_key_means_add(cursor_context(text, cursor, syntax, cites=cites), index)
+        ctx = complete_key_means_add(cursor_context(text, cursor, syntax, cites=cites), index)
         inside = ctx.inside_cite
         query = build_query(text, cursor, index, cites, skip=inside, exclude_keys=inside.keys if inside else ())
         check_deadline(deadline, "after reading the document")
@@ -410,7 +338,7 @@ class Engine:
     @staticmethod
     def summary(index: BibIndex) -> BibliographySummary:
         """The bibliography part of an answer (files, entries, problems)."""
-        return _summary(index)
+        return bibliography_summary(index)
 
     def candidate(self, r: RankedEntry, at: CursorRanking) -> Candidate:
         """The user-facing ``Candidate`` of one ranked row (with its *why*), as ``suggest`` shows it."""
@@ -455,53 +383,3 @@ class Engine:
         return annotate_text(self, text, path=path, bib=bib, bib_text=bib_text, keep_k=keep_k, command=command,
                              progress=progress, deadline=deadline, max_placeholders=max_placeholders,
                              file_rules=file_rules, concurrency=concurrency, library=library, append_to=append_to)
-
-
-def _with_bib_edits(candidates: list[Candidate], ranked: list[RankedEntry], index: BibIndex,
-                    append_to: str | Path | None, bib_text: str | None) -> tuple[list[Candidate], Any]:
-    """Give each library candidate the .bib edit that adds it (``bib_edit``); the first candidate's is the
-    suggestion's own ``bib_edit`` (it goes with ``insert``)."""
-    from startref.citations.library.ranking import plan_bib_edit, target_for
-
-    target = target_for(index, append_to, bib_text)
-    out: list[Candidate] = []
-    for c, r in zip(candidates, ranked):
-        if not r.in_bib:
-            edit = plan_bib_edit(target, [r.entry])
-            c = replace(c, bib_edit=edit.to_dict() if edit is not None else None)
-        out.append(c)
-    first = out[0].bib_edit if out else None
-    return out, first
-
-
-def _complete_key_means_add(ctx: CursorContext, index: BibIndex) -> CursorContext:
-    """Inside a cite, a cursor at the end of a key that already exists asks for one MORE key, not a replacement.
-
-    The LaTeX layer cannot tell a half-typed key from a finished one; the bibliography can. Without this, a hotkey
-    pressed right after ``\\cite{a, b|}`` would overwrite the valid key ``b``.
-    """
-    if ctx.inside_cite is None or ctx.inside_group is None:
-        return ctx
-    text, end = ctx.text, ctx.cursor
-    while end < ctx.inside_group[1] and text[end] not in _KEY_END:
-        end += 1
-    word = text[ctx.cursor - len(ctx.typed_prefix) : end]
-    if word and index.get(word) is not None:
-        return replace(ctx, cursor=end, typed_prefix="")
-    return ctx
-
-
-_KEY_END = frozenset(",} \t\n\r%")
-
-
-def _summary(index: BibIndex) -> BibliographySummary:
-    return BibliographySummary(
-        files=list(index.files),
-        entries=len(index),
-        problems=[{"file": p.file, "line": p.line, "kind": p.kind, "message": p.message} for p in index.problems],
-    )
-
-
-def _bib_error(path: str, code: str, message: str) -> BibliographyError:
-    return BibliographyError(path, message, code=code)
-
