@@ -3,13 +3,13 @@
 Why a module of its own: ``generation`` is the contract every backend meets (the remote one included) and the
 one door ``load_generator``; everything that needs torch and transformers (tokenising with the markers,
 constrained decoding over a title trie, scoring continuations with a reused KV cache) lives here, imported
-only when a local model is actually loaded.
+only when a local model is actually loaded. The constrained search itself is the ``TrieDecoding`` mixin
+(``trie_decoding``); this module loads the model, tokenises with the markers, generates freely and scores.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import math
 import threading
 from collections import OrderedDict
@@ -21,6 +21,7 @@ from startref.citations.errors import ModelError
 from startref.citations.generation import END_REF, START_REF, Generation, GenerationOptions
 from startref.citations.models import force_offline
 from startref.citations.title_trie import TitleChoice, TitleTrie
+from startref.citations.trie_decoding import _SCORE_BATCH, TrieDecoding
 
 if TYPE_CHECKING:
     import torch
@@ -30,8 +31,6 @@ __all__ = ["TransformersGenerator", "check_device"]
 #: Characters kept from the end of the context before tokenising: far more than max_prompt_tokens need
 #: (no tokenizer averages 16 characters a token), but it keeps tokenising a whole thesis off the hot path.
 _CHARS_PER_TOKEN_CAP = 16
-_SCORE_BATCH = 16
-_TRIE_CACHE_SIZE = 4
 
 
 class _TextStop:
@@ -69,7 +68,7 @@ def check_device(device: str) -> None:
     raise ModelError(f"Unknown device {device!r}: use 'cpu', 'cuda' or 'mps'.")
 
 
-class TransformersGenerator:
+class TransformersGenerator(TrieDecoding):
     """A local causal LM (safetensors folder) driven through transformers, offline, on one device."""
 
     def __init__(self, path: str | Path, device: str = "cpu", name: str | None = None) -> None:
@@ -143,24 +142,6 @@ class TransformersGenerator:
             return [ids + [self.end_ref_id] for ids in self._encode_batch([f" {t.strip()}" for t in texts])]
         return self._encode_batch([f" {t.strip()}{END_REF}" for t in texts])
 
-    def title_trie(self, titles: Sequence[TitleChoice]) -> TitleTrie:
-        """The trie for ``titles`` under this tokenizer, built once per distinct title list (small LRU)."""
-        digest = hashlib.sha1("\x1e".join(f"{c.key}\x1f{c.text}" for c in titles).encode()).hexdigest()
-        cache_key = (len(titles), digest)
-        trie = self._tries.get(cache_key)
-        if trie is None:
-            if self.native_markers:
-                assert self.end_ref_id is not None
-                trie = TitleTrie.from_choices(titles, self._encode_batch, suffix_ids=[self.end_ref_id])
-            else:
-                trie = TitleTrie.from_choices(titles, self._encode_batch, text_suffix=END_REF, suffix_ids=[self.eos_id])
-            self._tries[cache_key] = trie
-            while len(self._tries) > _TRIE_CACHE_SIZE:
-                self._tries.popitem(last=False)
-        else:
-            self._tries.move_to_end(cache_key)
-        return trie
-
     # -- generation ---------------------------------------------------------------------------------------------
 
     def generate(
@@ -218,123 +199,6 @@ class TransformersGenerator:
                 continue
             seen.add(text)
             results.append(Generation(text=text, logprob=logprob, tokens=count, key=lookup.get(text)))
-        return results
-
-    def _generate_constrained(
-        self, prompt: str, options: GenerationOptions, titles: Sequence[TitleChoice]
-    ) -> list[Generation]:
-        """Beam search over the title trie that stops decoding a beam once its prefix names a single title.
-
-        Titles diverge after a few tokens; after that, token-by-token decoding only confirms the title. So each
-        beam runs until its prefix is unique (or complete), and the collected candidates are then scored whole
-        in one batched teacher-forced pass from the prompt's KV cache. Candidates are ranked by mean token
-        log-prob (beam search's usual length normalisation); ``Generation.logprob`` is the exact summed log-prob.
-        """
-        import torch
-
-        trie = self.title_trie(titles)
-        if len(trie) == 0:
-            return []
-        ids = self.encode_prompt(prompt, options.max_prompt_tokens)
-        k = min(max(1, options.num_return), len(trie))
-        beams = min(max(options.num_beams, k), len(trie))
-        pool: dict[tuple[int, ...], None] = {}  # full sequences found so far, in discovery order
-        with self._lock, torch.inference_mode():
-            prompt_tensor = torch.tensor([ids], device=self.device)
-            out = self.model(input_ids=prompt_tensor, attention_mask=torch.ones_like(prompt_tensor), use_cache=True)
-            prompt_cache = out.past_key_values
-            cache = copy.deepcopy(prompt_cache)
-            logprobs = torch.log_softmax(out.logits[:, -1].float(), dim=-1)
-            first = logprobs[0].clone()
-            live: list[tuple[list[int], float]] = [([], 0.0)]
-            while live and len(pool) < beams:
-                candidates: list[tuple[float, int, int]] = []
-                for row, (prefix, total) in enumerate(live):
-                    allowed = trie.allowed(prefix)
-                    values = logprobs[row, allowed].tolist()
-                    candidates.extend((total + v, row, t) for v, t in zip(values, allowed, strict=True))
-                candidates.sort(key=lambda c: c[0], reverse=True)
-                next_live: list[tuple[list[int], float]] = []
-                rows: list[int] = []
-                for total, row, token in candidates[: beams - len(pool)]:
-                    prefix = live[row][0] + [token]
-                    tail = trie.unique_completion(prefix)
-                    if tail is not None:
-                        pool.setdefault(tuple(prefix + tail), None)
-                    elif math.isfinite(total):
-                        next_live.append((prefix, total))
-                        rows.append(row)
-                live = next_live
-                if not live or len(pool) >= beams:
-                    break
-                cache.reorder_cache(torch.tensor(rows, device=self.device))
-                step = torch.tensor([[p[-1]] for p, _ in live], device=self.device)
-                mask = torch.ones((len(live), len(ids) + len(live[0][0])), dtype=torch.long, device=self.device)
-                out = self.model(input_ids=step, attention_mask=mask, past_key_values=cache, use_cache=True)
-                logprobs = torch.log_softmax(out.logits[:, -1].float(), dim=-1)
-            sequences = list(pool)
-            # Score what the model writes: for text markers, drop the EOS the trie appends after "[END_REF]".
-            scored = [list(seq[:-1]) if not self.native_markers else list(seq) for seq in sequences]
-            totals: list[float] = []
-            for start in range(0, len(scored), _SCORE_BATCH):
-                chunk = scored[start : start + _SCORE_BATCH]
-                totals.extend(self._score_chunk(chunk, prompt_cache, len(ids), first, normalize=False))
-        ranked = sorted(
-            zip(sequences, scored, totals, strict=True), key=lambda item: item[2] / max(1, len(item[1])), reverse=True
-        )
-        results: list[Generation] = []
-        for sequence, written, total in ranked:
-            choice = trie.choice_for(sequence)
-            if choice is None or any(r.key == choice.key for r in results):
-                continue
-            results.append(Generation(text=choice.text.strip(), logprob=total, tokens=len(written), key=choice.key))
-            if len(results) == k:
-                break
-        return results
-
-    def _generate_constrained_hf(
-        self, prompt: str, options: GenerationOptions, titles: Sequence[TitleChoice]
-    ) -> list[Generation]:
-        """Reference implementation: transformers' beam search through ``prefix_allowed_tokens_fn``.
-
-        Exact beam search, but it decodes every title to its last token one step at a time; kept to check
-        :meth:`_generate_constrained` against (the tests compare them) and for backends that need it.
-        """
-        import torch
-
-        trie = self.title_trie(titles)
-        if len(trie) == 0:
-            return []
-        ids = self.encode_prompt(prompt, options.max_prompt_tokens)
-        prompt_len = len(ids)
-        k = min(max(1, options.num_return), len(trie))
-        beams = min(max(options.num_beams, k), len(trie))
-
-        def allowed(_batch_id: int, sent: torch.Tensor) -> list[int]:
-            return trie.allowed(sent[prompt_len:].tolist())
-
-        kwargs: dict[str, Any] = {
-            # A title must be written out whole to count, so the budget is the longest title, not the option.
-            "max_new_tokens": max(options.max_new_tokens, trie.max_length),
-            "eos_token_id": list(trie.end_ids),
-            "pad_token_id": self.pad_id,
-            "return_dict_in_generate": True,
-            "output_logits": True,
-            "output_scores": True,
-            "do_sample": False,
-            "num_beams": beams,
-            "num_return_sequences": k,
-            "prefix_allowed_tokens_fn": allowed,
-        }
-        out = self._run_generate(torch.tensor([ids], device=self.device), kwargs)
-        results: list[Generation] = []
-        seen: set[str] = set()
-        for row, logprob, count in self._rows(out, prompt_len, drop_eos=not self.native_markers):
-            choice = trie.choice_for(row)
-            if choice is None or choice.key in seen:
-                continue
-            seen.add(choice.key)
-            results.append(Generation(text=choice.text.strip(), logprob=logprob, tokens=count, key=choice.key))
         return results
 
     def _run_generate(self, input_ids: torch.Tensor, kwargs: dict[str, Any]) -> Any:
