@@ -26,6 +26,7 @@ import numpy as np
 from startref.citations.bibindex import BibIndex, BibProblem, Entry
 from startref.citations.bm25 import BM25
 from startref.citations.encoder import SentenceEncoder
+from startref.citations.entry_encoder import entry_variant
 from startref.citations.features import IndexFeatures
 from startref.citations.library.candidates import Lexicon, build_lexicon
 from startref.citations.library.errors import LibraryError
@@ -53,7 +54,9 @@ def _cache_root() -> Path:
 
 
 def _encoder_ident(encoder: SentenceEncoder) -> str:
-    return f"{encoder.path}|{encoder.adapter_digest}"
+    """What the entry vectors depend on: the model, its adapter and the variant that embeds the library (fp32 or
+    bf16, ``entry_encoder.entry_variant``), so a cache or vector store never hands one variant's vectors to another."""
+    return f"{encoder.path}|{encoder.adapter_digest}|{entry_variant(encoder)}"
 
 
 def _entry_state(e: Entry) -> dict[str, Any]:
