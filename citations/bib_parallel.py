@@ -171,14 +171,17 @@ def load_large_bibliography(path: Path, workers: int) -> BibIndex:
         return load_bibliography([path])
     text = decoded.text
     blocks = _string_blocks(text)
-    full_skeleton = _skeleton(text, blocks, len(text)) if blocks else ""
-    if blocks and _conflicting_strings(full_skeleton):
-        return load_bibliography([path])
-    return _parse_parts(name, decoded, cuts, blocks, full_skeleton)
+    string_problems: list[BibProblem] = []
+    if blocks:
+        skeleton = _skeleton(text, blocks, len(text))
+        string_problems = [p for p in _parse_text(skeleton, name, {}).problems if p.kind in _STRING_KINDS]
+        if any(p.kind == "duplicate_string" for p in string_problems) and _conflicting_strings(skeleton):
+            return load_bibliography([path])
+    return _parse_parts(name, decoded, cuts, blocks, string_problems)
 
 
 def _parse_parts(name: str, decoded: DecodedBib, cuts: list[int], blocks: list[tuple[int, int]],
-                 full_skeleton: str) -> BibIndex:
+                 string_problems: list[BibProblem]) -> BibIndex:
     text = decoded.text
     bounds = list(zip(cuts, cuts[1:] + [len(text)]))
     offsets = [text.count("\n", 0, start) for start, _ in bounds]
@@ -190,22 +193,24 @@ def _parse_parts(name: str, decoded: DecodedBib, cuts: list[int], blocks: list[t
         jobs.append((text[start:stop], name, inherited, latin1))
     with ThreadPoolExecutor(max_workers=len(jobs) - 1, thread_name_prefix="startref-bib") as pool:
         children = [pool.submit(_in_child, job) for job in jobs[1:]]
-        results = [_parse_part(*jobs[0])]
+        own = _parse_text(*jobs[0])  # the parent's part (offset 0: nothing to shift)
         try:
-            results += [child.result() for child in children]
+            results = [child.result() for child in children]
         except (RuntimeError, OSError, pickle.UnpicklingError, EOFError):
             return load_bibliography([Path(name)])  # a child that failed costs time, never the result
-    entries: list[Entry] = []
-    problems = [BibProblem(name, line, kind, message) for line, kind, message in decoded.problems]
-    if full_skeleton:
-        problems += [p for p in _parse_text(full_skeleton, name, {}).problems if p.kind in _STRING_KINDS]
-    for (states, part_problems), lines in zip(results, offsets):
+    entries = list(own.entries)
+    problems = [BibProblem(name, line, kind, message) for line, kind, message in decoded.problems] + string_problems
+    problems += [p for p in own.problems if not _about_strings(p)]
+    for (states, part_problems), lines in zip(results, offsets[1:]):
         entries += [entry_from_state({**s, "line": s["line"] + lines}) for s in states]
-        problems += [p for p in _shifted(part_problems, lines)
-                     if not (p.kind == "duplicate_string" or (p.kind == "undefined_string"
-                                                              and p.message.startswith("@string{")))]
+        problems += [p for p in _shifted(part_problems, lines) if not _about_strings(p)]
     entries, problems = _first_of_each_key(entries, problems)
     return _merge([(entries, _keyless_as_duplicates(problems))], [name])
+
+
+def _about_strings(p: BibProblem) -> bool:
+    """A part's problem with an ``@string`` block (the skeleton reports those once, with the whole file's view)."""
+    return p.kind == "duplicate_string" or (p.kind == "undefined_string" and p.message.startswith("@string{"))
 
 
 def _first_of_each_key(entries: list[Entry], problems: list[BibProblem]) -> tuple[list[Entry], list[BibProblem]]:
