@@ -3,9 +3,9 @@
 Why: a 23 MB library .bib (36,728 entries) takes ~19 s to parse on one core — bibtexparser's splitter, @string
 expansion and, mostly, LaTeX decoding (pylatexenc) of titles and abstracts — and it is the first index's other
 slow step besides embedding. Entries are independent once the ``@string`` macros defined before them are known,
-so the text is cut at entry starts (a line starting with ``@`` outside any braces) into one part per core; the
-parent parses the first part while child processes (a fresh interpreter each: no torch, no forked threads) parse
-the others. The result is the same index ``load_bibliography`` gives: the same entries with the same line numbers,
+so the text is cut at block starts (a line starting ``@type{``: bibtexparser's splitter ends any block there) into
+three parts per core; this process and ``workers - 1`` child processes (fresh interpreters: no torch, no forked
+threads) each take the next part until none is left, so a slow part (abstracts full of math) is not waited for. The result is the same index ``load_bibliography`` gives: the same entries with the same line numbers,
 the same problems; duplicate keys across parts are found by the same merge that finds them across files.
 
 ``@string`` macros: a "skeleton" of the text (its ``@string`` blocks in place, everything else reduced to its line
@@ -20,12 +20,13 @@ import pickle
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields as dc_fields, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, BinaryIO
 
 from startref.citations.bibdecode import DecodedBib, decode_bib_bytes
 from startref.citations.bibindex import BibIndex, BibProblem, Entry, _merge, _parse_text, load_bibliography
@@ -33,6 +34,8 @@ from startref.citations.errors import BibliographyError
 
 __all__ = ["load_large_bibliography", "split_points", "entry_state", "entry_from_state", "PARALLEL_MIN_CHARS"]
 
+#: Parts per process: each takes the next part when done, so a slow part (abstracts full of math) is not waited for.
+PARTS_PER_WORKER = 3
 #: Below this a file is parsed in one piece (a child process costs ~0.3 s to start).
 PARALLEL_MIN_CHARS = 2_000_000
 #: A line break before a block start: bibtexparser's ``_BLOCK_START`` (``@\\w*[ \\t]*(?=[{(])``) at a line start.
@@ -120,13 +123,48 @@ def _parse_part(text: str, name: str, inherited: Mapping[str, str], latin1: froz
     return [entry_state(e) for e in result.entries], list(result.problems)
 
 
-def _in_child(job: tuple[str, str, dict[str, str], frozenset[int]]) -> tuple[list[dict[str, Any]], list[BibProblem]]:
-    """Parse one part in a fresh interpreter (``python -m startref.citations.bib_parallel``), pickles both ways."""
-    proc = subprocess.run([sys.executable, "-m", "startref.citations.bib_parallel"], input=pickle.dumps(job),
-                          capture_output=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or proc.returncode)
-    return pickle.loads(proc.stdout)  # type: ignore[no-any-return]
+class _Child:
+    """A fresh interpreter (``python -m startref.citations.bib_parallel``) parsing parts until its stdin closes;
+    each job and result is one length-prefixed pickle."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "startref.citations.bib_parallel"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+    def parse(self, job: tuple[str, str, dict[str, str], frozenset[int]]
+              ) -> tuple[list[dict[str, Any]], list[BibProblem]]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        _write_frame(self.proc.stdin, job)
+        result = _read_frame(self.proc.stdout)
+        if result is None:
+            raise RuntimeError(f"the parse worker ended (exit status {self.proc.poll()})")
+        return result  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _write_frame(stream: BinaryIO, obj: object) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(len(data).to_bytes(8, "little") + data)
+    stream.flush()
+
+
+def _read_frame(stream: BinaryIO) -> Any:
+    head = stream.read(8)
+    if len(head) < 8:
+        return None
+    size = int.from_bytes(head, "little")
+    data = stream.read(size)
+    if len(data) < size:
+        return None
+    return pickle.loads(data)
 
 
 _DEFINED_AT = re.compile(r"(already defined at line )(\d+)")
@@ -166,7 +204,7 @@ def load_large_bibliography(path: Path, workers: int) -> BibIndex:
     except OSError:
         return load_bibliography([path])  # raises the precise error
     decoded = decode_bib_bytes(data)
-    cuts = split_points(decoded.text, workers) if decoded.text.strip() else [0]
+    cuts = split_points(decoded.text, PARTS_PER_WORKER * workers) if decoded.text.strip() else [0]
     if len(cuts) < 2:
         return load_bibliography([path])
     text = decoded.text
@@ -177,32 +215,56 @@ def load_large_bibliography(path: Path, workers: int) -> BibIndex:
         string_problems = [p for p in _parse_text(skeleton, name, {}).problems if p.kind in _STRING_KINDS]
         if any(p.kind == "duplicate_string" for p in string_problems) and _conflicting_strings(skeleton):
             return load_bibliography([path])
-    return _parse_parts(name, decoded, cuts, blocks, string_problems)
+    return _parse_parts(name, decoded, cuts, blocks, string_problems, workers)
 
 
 def _parse_parts(name: str, decoded: DecodedBib, cuts: list[int], blocks: list[tuple[int, int]],
-                 string_problems: list[BibProblem]) -> BibIndex:
+                 string_problems: list[BibProblem], workers: int) -> BibIndex:
+    """Parse the parts: this process and ``workers - 1`` children each take the next part until none is left
+    (parts cost unequal time per character: abstracts full of math are slow to decode)."""
     text = decoded.text
     bounds = list(zip(cuts, cuts[1:] + [len(text)]))
     offsets = [text.count("\n", 0, start) for start, _ in bounds]
     jobs = []
-    for (start, stop), lines in zip(bounds, offsets):
-        inherited = dict(_parse_text(_skeleton(text, blocks, start), name, {}).strings) if blocks and start else {}
+    inherited: dict[str, str] = {}
+    for k, ((start, stop), lines) in enumerate(zip(bounds, offsets)):
+        if blocks and k:  # the macros of the previous part's @string blocks, on top of those before it
+            segment = "\n".join(text[a:b] for a, b in blocks if bounds[k - 1][0] <= a < start)
+            inherited = dict(_parse_text(segment, name, inherited).strings) if segment else inherited
         span = text.count("\n", start, stop) + 1
         latin1 = frozenset(n - lines for n in decoded.latin1_lines if lines < n <= lines + span)
         jobs.append((text[start:stop], name, inherited, latin1))
-    with ThreadPoolExecutor(max_workers=len(jobs) - 1, thread_name_prefix="startref-bib") as pool:
-        children = [pool.submit(_in_child, job) for job in jobs[1:]]
-        own = _parse_text(*jobs[0])  # the parent's part (offset 0: nothing to shift)
+    pending = list(range(len(jobs)))
+    results: list[Any] = [None] * len(jobs)
+    lock = threading.Lock()
+
+    def take() -> int | None:
+        with lock:
+            return pending.pop(0) if pending else None
+
+    def in_child() -> None:
+        child = _Child()
         try:
-            results = [child.result() for child in children]
-        except (RuntimeError, OSError, pickle.UnpicklingError, EOFError):
+            while (k := take()) is not None:
+                results[k] = child.parse(jobs[k])
+        finally:
+            child.close()
+
+    with ThreadPoolExecutor(max_workers=workers - 1, thread_name_prefix="startref-bib") as pool:
+        children = [pool.submit(in_child) for _ in range(workers - 1)]
+        while (k := take()) is not None:
+            own = _parse_text(*jobs[k])
+            results[k] = own.entries, list(own.problems)
+        try:
+            for child in children:
+                child.result()
+        except (RuntimeError, OSError, pickle.UnpicklingError, EOFError, ValueError):
             return load_bibliography([Path(name)])  # a child that failed costs time, never the result
-    entries = list(own.entries)
+    entries: list[Entry] = []
     problems = [BibProblem(name, line, kind, message) for line, kind, message in decoded.problems] + string_problems
-    problems += [p for p in own.problems if not _about_strings(p)]
-    for (states, part_problems), lines in zip(results, offsets[1:]):
-        entries += [entry_from_state({**s, "line": s["line"] + lines}) for s in states]
+    for (part_entries, part_problems), lines in zip(results, offsets):
+        entries += [(replace(e, line=e.line + lines) if lines else e) if isinstance(e, Entry)
+                    else entry_from_state({**e, "line": e["line"] + lines}) for e in part_entries]
         problems += [p for p in _shifted(part_problems, lines) if not _about_strings(p)]
     entries, problems = _first_of_each_key(entries, problems)
     return _merge([(entries, _keyless_as_duplicates(problems))], [name])
@@ -229,9 +291,8 @@ def _first_of_each_key(entries: list[Entry], problems: list[BibProblem]) -> tupl
 
 
 def _child_main() -> int:
-    text, name, inherited, latin1 = pickle.loads(sys.stdin.buffer.read())
-    out = _parse_part(text, name, inherited, latin1)
-    sys.stdout.buffer.write(pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
+    while (job := _read_frame(sys.stdin.buffer)) is not None:
+        _write_frame(sys.stdout.buffer, _parse_part(*job))
     return 0
 
 
