@@ -5,12 +5,13 @@ expansion and, mostly, LaTeX decoding (pylatexenc) of titles and abstracts — a
 slow step besides embedding. Entries are independent once the ``@string`` macros defined before them are known,
 so the text is cut at block starts (a line starting ``@type{``: bibtexparser's splitter ends any block there) into
 three parts per core; this process and ``workers - 1`` child processes (fresh interpreters: no torch, no forked
-threads) each take the next part until none is left, so a slow part (abstracts full of math) is not waited for. The result is the same index ``load_bibliography`` gives: the same entries with the same line numbers,
-the same problems; duplicate keys across parts are found by the same merge that finds them across files.
+threads) each take the next part until none is left, so a slow part (abstracts full of math) is not waited for.
+The result is the same index ``load_bibliography`` gives: the same entries with the same line numbers, the same
+problems (a key defined again in a later part is reported in the words a whole-file parse uses).
 
 ``@string`` macros: a "skeleton" of the text (its ``@string`` blocks in place, everything else reduced to its line
-breaks) is parsed first (0.3 s for 343 macros in 474k lines); it gives each part the macros defined before it and
-reports the macros' own problems once. A file that defines one macro twice with different values is parsed in one
+breaks) is parsed first (0.3 s for 343 macros in 474k lines) and reports the macros' own problems once; each part
+inherits the macros of the parts before it. A file that defines one macro twice with different values is parsed in one
 piece (BibTeX keeps the first value; a part that redefined it would use its own).
 """
 
