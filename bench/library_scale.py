@@ -123,7 +123,8 @@ def cold_index(library: Path, engine: object) -> dict[str, float | str]:
     te, ce = embedded or [t2, c2]
     return {"parse_s": t1 - t0, "embed_s": te - t1, "bm25_s": t2 - te, "lexicon_s": t3 - t2, "total_s": t3 - t0,
             "parse_cpu_s": c1 - c0, "embed_cpu_s": ce - c1, "bm25_cpu_s": c2 - ce, "lexicon_cpu_s": c3 - c2,
-            "threads": _threads(), "workers": index_workers(), "variant": entry_variant(engine.encoder),  # type: ignore[attr-defined]
+            "threads": _threads(), "workers": index_workers(),
+            "variant": entry_variant(engine.encoder),  # type: ignore[attr-defined]
             "entries": len(lib), "rate": len(lib) / max(te - t1, 1e-9), "load_before": load_before,
             "load_after": _load()}
 
