@@ -31,8 +31,8 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from ranking import PaperCases, SHARED, collect, index_keys, metrics, pct, table  # noqa: E402
 
-from startref.citations.cross_encoder import CrossEncoder, combined_order  # noqa: E402
-from startref.citations.cross_encoder_data import pair_texts  # noqa: E402
+from startref.citations.cross_encoder.scorer import CrossEncoder, combined_order  # noqa: E402
+from startref.citations.cross_encoder.lists import pair_texts  # noqa: E402
 from startref.citations.engine import Engine, EngineConfig  # noqa: E402
 from startref.citations.features import FEATURE_NAMES  # noqa: E402
 

@@ -13,9 +13,10 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -23,7 +24,9 @@ from startref.citations.bytecache import ByteLRU, env_megabytes, prune_directory
 from startref.citations.encoder_trace import load_traced, save_traced, trace_key
 from startref.citations.errors import ModelError, ModelNotFoundError
 
-__all__ = ["SentenceEncoder", "load_encoder", "encode_batches"]
+__all__ = ["SentenceEncoder", "load_encoder", "load_network", "mean_pool", "encode_batches"]
+
+_Batch = TypeVar("_Batch")
 
 _MAX_TOKENS = 128
 _BATCH = 64
@@ -72,6 +75,7 @@ class SentenceEncoder:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"{path / 'config.json'}: cannot read the encoder's configuration: {exc}") from exc
         self.adapter_digest = ""
+        self.adapter_dir = adapter
         if adapter is not None:
             from startref.citations.encoder_training import ADAPTER_FILE
 
@@ -105,25 +109,7 @@ class SentenceEncoder:
 
     def _load_original(self, path: Path, device: str, adapter: Path | None) -> None:
         """The ``transformers`` tokenizer and model, with the adapter's top layers applied."""
-        try:
-            from transformers import AutoModel, AutoTokenizer
-            from transformers.utils import logging as hf_logging
-
-            hf_logging.disable_progress_bar()
-            self._tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-            self._model = AutoModel.from_pretrained(str(path), local_files_only=True)
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"{path}: cannot load the sentence encoder: {exc}") from exc
-        if adapter is not None:
-            from safetensors import SafetensorError
-
-            from startref.citations.encoder_training import ADAPTER_FILE, apply_adapter
-
-            try:
-                apply_adapter(self._model, adapter)
-            except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
-                raise ModelError(f"{adapter / ADAPTER_FILE}: cannot apply the encoder adapter: {exc}") from exc
-        self._model = self._model.to(device).eval()
+        self._tokenizer, self._model = load_network(path, device, adapter)
 
     # -- raw encoding -------------------------------------------------------------------------------------------
     def _encode_batch(self, texts: Sequence[str]) -> np.ndarray:
@@ -137,10 +123,7 @@ class SentenceEncoder:
                     list(texts), padding=True, truncation=True, max_length=_MAX_TOKENS, return_tensors="pt"
                 ).to(self.device)
                 hidden = self._model(**enc).last_hidden_state
-            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            pooled = torch.nn.functional.normalize(pooled, dim=-1)
-        return pooled.float().cpu().numpy()
+            return mean_pool(hidden, enc["attention_mask"])
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors for ``texts`` (rows), using the in-process cache for texts seen before."""
@@ -200,6 +183,43 @@ class SentenceEncoder:
         return self._entry_cache.put(digest, arr)
 
 
+def load_network(path: Path, device: str, adapter: Path | None) -> tuple[Any, Any]:
+    """(``transformers`` tokenizer, model in eval mode on ``device``) of the encoder at ``path``, with the adapter's
+    top layers applied (``ModelError`` naming the file when either cannot be loaded)."""
+    try:
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        model = AutoModel.from_pretrained(str(path), local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path}: cannot load the sentence encoder: {exc}") from exc
+    if adapter is not None:
+        from safetensors import SafetensorError
+
+        from startref.citations.encoder_training import ADAPTER_FILE, apply_adapter
+
+        try:
+            apply_adapter(model, adapter)
+        except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
+            raise ModelError(f"{adapter / ADAPTER_FILE}: cannot apply the encoder adapter: {exc}") from exc
+    return tokenizer, model.to(device).eval()
+
+
+def mean_pool(hidden: Any, attention_mask: Any) -> np.ndarray:
+    """MiniLM's sentence vector: the mean of the real tokens' last hidden states, L2-normalised, as float32 rows.
+
+    The sum runs in float32 whatever the network's dtype: summing a bfloat16 network's states in bfloat16 would add
+    its rounding once per token."""
+    import torch
+
+    hidden = hidden.float()
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(pooled, dim=-1).cpu().numpy()
+
+
 def _fill_from(cache: ByteLRU[str, np.ndarray], texts: Sequence[str], out: np.ndarray) -> list[int]:
     """Copy the cached vector of each text into its row of ``out``; returns the rows still to compute."""
     missing: list[int] = []
@@ -236,15 +256,18 @@ def load_encoder(
         return enc
 
 
-def encode_batches(encoder: SentenceEncoder, batches: Sequence[Sequence[str]], workers: int = 1,
-                   thread_name: str = "startref-encode") -> Iterator[np.ndarray]:
-    """``encoder.encode`` of each batch, in order, ``workers`` batches at a time.
+def encode_batches(encoder: SentenceEncoder, batches: Sequence[_Batch], workers: int = 1,
+                   thread_name: str = "startref-encode",
+                   encode: Callable[[_Batch], np.ndarray] | None = None) -> Iterator[np.ndarray]:
+    """``encoder.encode`` of each batch (or ``encode``: the library's indexing passes its own, see
+    ``entry_encoder``), in order, ``workers`` batches at a time.
 
     Why threads: torch runs one thread per call here (``models.configure_torch_threads``) and releases the GIL
     inside it, so embedding a library or a whole document for the check uses every core this way.
     """
+    run: Callable[[_Batch], np.ndarray] = encode or encoder.encode  # type: ignore[assignment]
     if workers <= 1 or len(batches) <= 1:
-        yield from (encoder.encode(batch) for batch in batches)
+        yield from (run(batch) for batch in batches)
         return
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=thread_name) as pool:
-        yield from pool.map(encoder.encode, batches)
+        yield from pool.map(run, batches)

@@ -25,7 +25,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TracedEncoder", "trace_key", "load_traced", "save_traced"]
+__all__ = ["TracedEncoder", "trace_key", "load_traced", "save_traced", "positional", "fast_tokenizer"]
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def trace_key(path: Path, adapter_digest: str, max_tokens: int) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:24]
 
 
-def _tokenizer(path: Path, max_tokens: int, pad_id: int, pad_token: str) -> Any:
+def fast_tokenizer(path: Path, max_tokens: int, pad_id: int, pad_token: str) -> Any:
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(str(path / "tokenizer.json"))
@@ -102,14 +102,14 @@ def load_traced(cache_dir: Path, key: str, path: Path, max_tokens: int) -> Trace
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # see the module docstring
             module = torch.jit.load(str(module_file), map_location="cpu").eval()
-        tok = _tokenizer(path, max_tokens, int(meta["pad_id"]), str(meta["pad_token"]))
+        tok = fast_tokenizer(path, max_tokens, int(meta["pad_id"]), str(meta["pad_token"]))
         return TracedEncoder(module, tok, tuple(meta["input_names"]))
     except Exception as exc:  # a damaged cache file only costs the slow start
         log.warning("%s: cannot load the traced encoder (%s); loading the original", module_file, exc)
         return None
 
 
-def _positional(model: Any, input_names: tuple[str, ...]) -> Any:
+def positional(model: Any, input_names: tuple[str, ...]) -> Any:
     """``model`` (a ``transformers`` encoder) as a module taking its inputs by position and returning the last
     hidden states: the form ``torch.jit.trace`` records."""
     import torch
@@ -135,8 +135,8 @@ def save_traced(cache_dir: Path, key: str, model: Any, hf_tokenizer: Any, path: 
     if input_names[:2] != _INPUTS[:2]:
         return False
     try:
-        tok = _tokenizer(path, max_tokens, int(hf_tokenizer.pad_token_id), str(hf_tokenizer.pad_token))
-        wrapped = _positional(model, input_names)
+        tok = fast_tokenizer(path, max_tokens, int(hf_tokenizer.pad_token_id), str(hf_tokenizer.pad_token))
+        wrapped = positional(model, input_names)
         sample = hf_tokenizer(
             _CHECK_TEXTS[1], padding=True, truncation=True, max_length=max_tokens, return_tensors="pt"
         )

@@ -1,4 +1,4 @@
-"""Train the cross-encoder re-ranker (``citations/cross_encoder.py``) on the training corpus, then choose its top K
+"""Train the cross-encoder re-ranker (``citations/cross_encoder/scorer.py``) on the training corpus, then choose its top K
 and weight on held-out training papers.
 
     python scripts/train_cross_encoder.py lists  OUT.jsonl [--cache /work/main/.cache/mined-v2-cap300]
@@ -30,7 +30,7 @@ def _progress(t0: float):  # type: ignore[no-untyped-def]
 
 
 def cmd_lists(args: argparse.Namespace) -> int:
-    from startref.citations.cross_encoder_data import corpus_lists, held_out, save_lists
+    from startref.citations.cross_encoder.lists import corpus_lists, held_out, save_lists
     from startref.citations.ranker import load_ranker
     from startref.citations.training import _readable, find_corpus_papers
 
@@ -45,8 +45,8 @@ def cmd_lists(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from startref.citations.cross_encoder_data import held_out, load_lists
-    from startref.citations.cross_encoder_training import TrainConfig, train_cross_encoder
+    from startref.citations.cross_encoder.lists import held_out, load_lists
+    from startref.citations.cross_encoder.training import TrainConfig, train_cross_encoder
     from startref.citations.models import default_encoder_path
 
     progress = _progress(time.time())
@@ -72,7 +72,7 @@ WEIGHTS = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0)
 
 def grid(lists, ce: list[np.ndarray], ks=KS, weights=WEIGHTS):  # type: ignore[no-untyped-def]
     """hit@1 (and MRR over the list) of every (K, w) on ``lists``; a case whose gold is not in the list counts 0."""
-    from startref.citations.cross_encoder import combined_order
+    from startref.citations.cross_encoder.scorer import combined_order
 
     rows = []
     for k in ks:
@@ -89,8 +89,8 @@ def grid(lists, ce: list[np.ndarray], ks=KS, weights=WEIGHTS):  # type: ignore[n
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from startref.citations.cross_encoder import CrossEncoder, RerankSettings, read_settings, write_settings
-    from startref.citations.cross_encoder_data import held_out, load_lists
+    from startref.citations.cross_encoder.scorer import CrossEncoder, RerankSettings, read_settings, write_settings
+    from startref.citations.cross_encoder.lists import held_out, load_lists
     from startref.citations.models import configure_torch_threads
 
     progress = _progress(time.time())

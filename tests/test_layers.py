@@ -51,3 +51,19 @@ def test_test_module_names_are_unique(repo_root: Path) -> None:
     """pytest imports test files by basename (rootdir mode): two ``test_x.py`` in different folders collide."""
     names = [p.name for p in (repo_root / "tests").rglob("test_*.py")]
     assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+
+
+def test_every_package_folder_is_listed_for_the_wheel(repo_root: Path) -> None:
+    """An editable install finds a new sub-package by its folder, a built wheel only if pyproject lists it:
+    a folder left out of ``packages`` works in development and is missing for users (pip install)."""
+    import tomllib
+
+    setuptools = tomllib.loads((repo_root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    listed = set(setuptools["packages"])
+    for package, folder in setuptools["package-dir"].items():
+        for init in sorted((repo_root / folder).rglob("__init__.py")):
+            parts = init.parent.relative_to(repo_root / folder).parts
+            if "node_modules" in parts or any(part.startswith(".") for part in parts):
+                continue
+            name = ".".join((package, *parts))
+            assert name in listed, f"{init.parent} holds a package that pyproject.toml's packages does not list: {name}"

@@ -19,6 +19,7 @@ import numpy as np
 
 from startref.citations.bibindex import BibIndex
 from startref.citations.encoder import SentenceEncoder, encode_batches
+from startref.citations.entry_encoder import entry_encoder, token_batches
 from startref.citations.features import IndexFeatures, entry_text, index_features
 
 __all__ = ["Progress", "VectorStore", "embed_texts", "build_features", "index_workers"]
@@ -111,21 +112,31 @@ class VectorStore:
 
 def embed_texts(encoder: SentenceEncoder, texts: Sequence[str], progress: Progress | None = None,
                 store: VectorStore | None = None) -> np.ndarray:
-    """Unit vectors of ``texts`` (rows), those already in ``store`` taken from it, the rest embedded shortest
-    first (batches of similar length pad least), ``index_workers()`` chunks at a time, reporting ``progress`` as
-    they are done."""
+    """Unit vectors of ``texts`` (rows), those already in ``store`` taken from it, the rest embedded by the
+    library's bulk encoder (``entry_encoder``: batches of equal token length, bf16 where the CPU has it),
+    ``index_workers()`` batches at a time, reporting ``progress`` as they are done."""
     hashes = _text_hashes(texts)
     if store is not None:
         out, found = store.lookup(hashes, encoder.dim)
     else:
         out, found = np.zeros((len(texts), encoder.dim), np.float32), np.zeros(len(texts), bool)
-    missing = sorted(np.nonzero(~found)[0].tolist(), key=lambda i: len(texts[i]))
+    missing = np.nonzero(~found)[0].tolist()
     total, done = len(texts), int(found.sum())
     if progress:
         progress(done, total)
-    chunks = [missing[start : start + _STEP] for start in range(0, len(missing), _STEP)]
-    batches = [[texts[i] or " " for i in chunk] for chunk in chunks]
-    for chunk, vectors in zip(chunks, encode_batches(encoder, batches, index_workers(), "startref-index")):
+    bulk = entry_encoder(encoder) if missing else None
+    if bulk is not None:
+        ids = bulk.token_ids([texts[i] for i in missing])
+        batches = token_batches([len(t) for t in ids])
+        chunks = [[missing[j] for j in batch] for batch in batches]
+        work = [[ids[j] for j in batch] for batch in batches]
+        vectors_of = encode_batches(encoder, work, index_workers(), "startref-index", encode=bulk.encode_ids)
+    else:  # no bulk encoder (a GPU encoder): the request path, shortest texts first
+        order = sorted(missing, key=lambda i: len(texts[i]))
+        chunks = [order[start : start + _STEP] for start in range(0, len(order), _STEP)]
+        vectors_of = encode_batches(encoder, [[texts[i] or " " for i in chunk] for chunk in chunks],
+                                    index_workers(), "startref-index")
+    for chunk, vectors in zip(chunks, vectors_of):
         out[chunk] = vectors
         done += len(chunk)
         if progress:

@@ -18,14 +18,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, fields as dc_fields, replace
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
+from startref.citations.bib_parallel import entry_from_state, entry_state
 from startref.citations.bibindex import BibIndex, BibProblem, Entry
 from startref.citations.bm25 import BM25
 from startref.citations.encoder import SentenceEncoder
+from startref.citations.entry_encoder import entry_variant
 from startref.citations.features import IndexFeatures
 from startref.citations.library.candidates import Lexicon, build_lexicon
 from startref.citations.library.errors import LibraryError
@@ -53,19 +54,9 @@ def _cache_root() -> Path:
 
 
 def _encoder_ident(encoder: SentenceEncoder) -> str:
-    return f"{encoder.path}|{encoder.adapter_digest}"
-
-
-def _entry_state(e: Entry) -> dict[str, Any]:
-    state = {f.name: getattr(e, f.name) for f in dc_fields(e)}
-    state["fields"] = dict(e.fields)
-    return state
-
-
-def _entry_from(state: dict[str, Any]) -> Entry:
-    state = dict(state)
-    state["fields"] = MappingProxyType(state["fields"])
-    return Entry(**state)
+    """What the entry vectors depend on: the model, its adapter and the variant that embeds the library (fp32 or
+    bf16, ``entry_encoder.entry_variant``), so a cache or vector store never hands one variant's vectors to another."""
+    return f"{encoder.path}|{encoder.adapter_digest}|{entry_variant(encoder)}"
 
 
 @dataclass
@@ -194,7 +185,7 @@ def _load_entries(sources: Sequence[Source], content_key: str
         try:
             with open(path, "rb") as handle:
                 state = pickle.load(handle)
-            entries = [_entry_from(s) for s in state["entries"]]
+            entries = [entry_from_state(s) for s in state["entries"]]
             problems = [BibProblem(*p) for p in state["problems"]]
             return BibIndex(entries, state["files"], problems), tuple(state["origin"]), tuple(state["work_ids"])
         except (OSError, ValueError, KeyError, TypeError, pickle.UnpicklingError, EOFError, AttributeError):
@@ -206,7 +197,7 @@ def _load_entries(sources: Sequence[Source], content_key: str
     ids = tuple(work_ids(e) for e in entries)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_pickle(path, {"entries": [_entry_state(e) for e in entries], "origin": origin, "files": files,
+        _atomic_pickle(path, {"entries": [entry_state(e) for e in entries], "origin": origin, "files": files,
                               "problems": [(p.file, p.line, p.kind, p.message) for p in problems], "work_ids": ids})
     except OSError as err:
         log.warning("cannot cache the library in %s: %s", path.parent, err)

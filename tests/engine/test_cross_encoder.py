@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 from startref.citations.bibindex import Entry
-from startref.citations.cross_encoder import (
+from startref.citations.cross_encoder.scorer import (
     HEAD_FILE, CrossEncoder, combined_order, read_settings, rerank_top,
 )
-from startref.citations.cross_encoder_data import (
+from startref.citations.cross_encoder.lists import (
     CURSOR_MARK, CaseList, candidate_text, case_lists, load_lists, query_text, save_lists,
 )
-from startref.citations.cross_encoder_training import TrainConfig, train_cross_encoder, training_lists
+from startref.citations.cross_encoder.training import TrainConfig, train_cross_encoder, training_lists
 from startref.citations.engine import Engine, RankedEntry
 from startref.citations.errors import ModelError, ModelNotFoundError
 from startref.citations.evaluation import load_paper, mine_cases
@@ -150,7 +150,7 @@ def test_rerank_only_reorders_the_top_k(trained: Path) -> None:
     out = rerank_top(model, ranked, query, 4, 1e6)
     assert [r.entry.key for r in out[4:]] == ["k4", "k5"]  # below K: untouched
     assert {r.entry.key for r in out[:4]} == {"k0", "k1", "k2", "k3"}
-    from startref.citations.cross_encoder_data import pair_texts
+    from startref.citations.cross_encoder.lists import pair_texts
 
     context, texts = pair_texts(query, [r.entry for r in ranked[:4]])
     ce = model.score(context, texts)

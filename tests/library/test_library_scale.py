@@ -98,7 +98,8 @@ def test_reindexing_a_changed_library_embeds_only_the_new_entries(engine: Engine
     second = embed_texts(engine.encoder, texts, lambda d, n: reports.append((d, n)), store)
     assert reports[0] == (len(texts) - 1, len(texts))  # every earlier text came from the store
     np.testing.assert_allclose(second[:-1], first, atol=1e-6)
-    np.testing.assert_allclose(second[-1], engine.encoder.encode([texts[-1]])[0], atol=1e-5)
+    # embedded now (in bf16 where the CPU has it: the same direction as the request path's fp32 vector)
+    assert float(second[-1] @ engine.encoder.encode([texts[-1]])[0]) > 0.9999
     # a smaller library indexed later keeps the bigger one's vectors too
     embed_texts(engine.encoder, texts[:2], None, store)
     reports.clear()

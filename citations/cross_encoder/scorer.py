@@ -3,7 +3,7 @@
 Why: the ranker compares a context with each title through one vector each (and through word overlap), so a new
 citation whose nearby words share nothing with the title is often missed. A cross-encoder reads the context and a
 candidate's title together, word against word, which costs one network call per candidate: affordable on one CPU
-core only for the top few (``k``), with short inputs (``cross_encoder_data.pair_texts``).
+core only for the top few (``k``), with short inputs (``lists.pair_texts``).
 
 The final order of the top ``k``: ranker logit + ``weight`` x cross-encoder logit; entries below ``k`` keep their
 place, so the re-ranker can only move an entry the ranker already put in its top ``k``. ``k`` and ``weight`` are
@@ -137,7 +137,7 @@ def rerank_top(model: CrossEncoder, ranked: list["RankedEntry"], query: Query, k
                weight: float) -> list["RankedEntry"]:
     """The top ``k`` of ``ranked`` ordered by ranker logit + ``weight`` x cross-encoder logit; the rest unchanged.
     Each moved entry keeps its own logit and probability (what the explanation of a suggestion reads)."""
-    from startref.citations.cross_encoder_data import pair_texts
+    from startref.citations.cross_encoder.lists import pair_texts
 
     top = ranked[:k]
     if len(top) < 2 or weight == 0:

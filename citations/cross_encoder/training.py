@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from startref.citations.cross_encoder import RerankSettings, build_scorer, write_settings
-from startref.citations.cross_encoder_data import CaseList
+from startref.citations.cross_encoder.scorer import RerankSettings, build_scorer, write_settings
+from startref.citations.cross_encoder.lists import CaseList
 
 __all__ = ["TrainConfig", "TrainResult", "train_cross_encoder", "training_lists"]
 
