@@ -30,7 +30,9 @@ from types import MappingProxyType
 from typing import Any, BinaryIO
 
 from startref.citations.bibdecode import DecodedBib, decode_bib_bytes
-from startref.citations.bibindex import BibIndex, BibProblem, Entry, _merge, _parse_text, load_bibliography
+from startref.citations.bibentry import BibProblem, Entry
+from startref.citations.bibfile import _parse_text
+from startref.citations.bibindex import BibIndex, _merge, load_bibliography
 from startref.citations.errors import BibliographyError
 
 __all__ = ["load_large_bibliography", "split_points", "entry_state", "entry_from_state", "PARALLEL_MIN_CHARS"]

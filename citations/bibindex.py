@@ -26,17 +26,9 @@ from startref.filerules import ANY_FILE, BIB, FileRuleError, FileRules
 
 from .bytecache import ByteLRU, env_megabytes
 from .bibdecode import DecodedBib, clean_bib_text, decode_bib_bytes
-# The model and the per-file parser live in their own modules; their names stay importable from here (the
-# private ones too: bib_parallel parses parts of one file with them).
-from .bibentry import AUTHOR_TEXT_MAX, BibProblem, Entry, _author_text, _build_entry, _entry_arxiv_id  # noqa: F401
-from .bibfile import (  # noqa: F401
-    _COLLECT_AFTER_CHARS,
-    _COMMENT_LINE_RE,
-    _FileResult,
-    _failure_reason,
-    _key_is_trusted,
-    _parse_text,
-)
+# The model and the per-file parser live in their own modules; the public names stay importable from here.
+from .bibentry import AUTHOR_TEXT_MAX, BibProblem, Entry, _build_entry  # noqa: F401
+from .bibfile import _FileResult, _parse_text
 from .bibparse import decode_fields
 from .errors import BibliographyError
 from .normalize import find_arxiv_id, find_doi, normalize_key

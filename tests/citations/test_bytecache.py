@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from startref.citations import bibindex
+from startref.citations import bibfile, bibindex
 from startref.citations.bytecache import ByteLRU, prune_directory, touch
 
 
@@ -53,7 +53,7 @@ def test_a_parse_leaves_no_garbage_cycles_behind() -> None:
     abstract = "word " * 400
     text = "".join(f"@article{{k{i}, title = {{Title {i}}}, abstract = {{{abstract}}}}}\n" for i in range(300))
     text += "@article{broken, title = {Unclosed\n@article{after, title = {After}}\n"
-    assert len(text) < bibindex._COLLECT_AFTER_CHARS  # the explicit collection for huge texts does not run
+    assert len(text) < bibfile._COLLECT_AFTER_CHARS  # the explicit collection for huge texts does not run
     gc.collect()
     gc.disable()
     try:
