@@ -23,6 +23,7 @@ import numpy as np
 
 from startref.citations.errors import ModelError, ModelNotFoundError
 from startref.citations.features import Query
+from startref.fileio import atomic_write_bytes
 
 if TYPE_CHECKING:
     from startref.citations.engine import RankedEntry
@@ -161,8 +162,5 @@ def read_settings(path: Path) -> RerankSettings:
 
 def write_settings(path: Path, settings: RerankSettings, extra: dict[str, object] | None = None) -> None:
     """Atomically write ``rerank.json`` (``extra``: how the model was trained and tuned, for the record)."""
-    file = Path(path) / RERANK_FILE
-    tmp = file.with_name(file.name + ".tmp")
     data = {"k": settings.k, "weight": settings.weight, "max_tokens": settings.max_tokens, **(extra or {})}
-    tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    tmp.replace(file)
+    atomic_write_bytes(Path(path) / RERANK_FILE, (json.dumps(data, indent=1) + "\n").encode("utf-8"))

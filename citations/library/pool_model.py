@@ -27,6 +27,7 @@ import numpy as np
 
 from startref.citations.features import FEATURE_NAMES
 from startref.citations.tree_ensemble import _GATE_NAMES, TreeRanker, tree_inputs
+from startref.fileio import atomic_write_bytes
 
 __all__ = ["POOL_INPUT_NAMES", "PoolList", "pool_inputs", "PoolModel", "load_pool_model", "DEFAULT_POOL_MODEL"]
 
@@ -155,10 +156,7 @@ class PoolModel:
 
     def save(self, path: str | Path) -> None:
         """Atomic: a reader never sees half a model."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_json()) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        atomic_write_bytes(path, (json.dumps(self.to_json()) + "\n").encode("utf-8"))
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "PoolModel":
