@@ -131,8 +131,18 @@ export async function launchWithExtension(): Promise<Browser> {
 export async function saveOptions(context: BrowserContext, extensionId: string, values: Record<string, string | boolean>): Promise<void> {
   const page = await context.newPage();
   const url = `chrome-extension://${extensionId}/options.html`;
-  // on first install the extension opens its options page itself; that navigation can race with ours
-  await page.goto(url).catch(() => page.goto(url));
+  // On first install the extension opens its options page itself (chrome.runtime.openOptionsPage), and Chromium
+  // may serve that by re-navigating our tab: our goto then fails with "interrupted by another navigation" to the
+  // same page, once or (seen in CI) twice. Wait that out, a few times at most; any other error is real.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.goto(url);
+      break;
+    } catch (err) {
+      if (attempt >= 5 || !/interrupted by another navigation/.test(String(err))) throw err;
+      await page.waitForTimeout(200);
+    }
+  }
   // Wait for the page to fill its form from storage. Not waitForFunction: while its predicate is false Playwright
   // polls it with eval, which an extension page's CSP (script-src 'self') refuses — the test then failed whenever
   // the form was not filled at the first look. inputValue needs no eval.
