@@ -132,8 +132,38 @@ def test_training_lists_keep_the_cited_entry_and_hard_negatives() -> None:
     lists = _toy_lists(10) + [CaseList("x", False, "q", ["a", "b"], [1.0, 0.0], [False, False])]
     out = training_lists(lists, 4, random.Random(0))
     assert len(out) == 10  # a list without its cited entry teaches nothing and is dropped
-    for (_q, cands, gold), cl in zip(out, lists):
+    for (_q, cands, gold, scores), cl in zip(out, lists):
         assert len(cands) == 4 and sum(gold) == 1 and cl.candidates[1] in cands
+        assert scores == [cl.scores[cl.candidates.index(c)] for c in cands]  # each candidate keeps its ranker score
+    # A size at least the list's length keeps the whole list, in the ranker's order (the residual recipe's lists).
+    whole = training_lists(lists, 16, random.Random(0))
+    assert [c for _q, c, _g, _s in whole] == [cl.candidates for cl in lists[:10]]
+
+
+def test_residual_training_learns_what_the_ranker_misses_and_keeps_the_best_epoch(
+        tiny_base: Path, tmp_path: Path) -> None:
+    """Residual mode: the loss is over ranker scale x ranker logit + cross-encoder logit, so the network learns the
+    correction (the toy ranker always puts the cited title second); the held-out loss after each epoch picks the
+    epoch whose weights are kept, and the record says which."""
+    out = tmp_path / "model"
+    config = TrainConfig(layers=2, list_size=16, lists_per_step=4, threads=1, lr=3e-3, head_lr=1e-2, warmup=2,
+                         epochs=4.0, residual=True)
+    result = train_cross_encoder(_toy_lists(48), tiny_base, out, config, validation=_toy_lists(16))
+    assert result.steps == 48 and result.validation is not None and len(result.validation) == 4
+    assert result.kept_epoch == 1 + int(np.argmin(result.validation))
+    record = json.loads((out / "rerank.json").read_text())["trained"]
+    assert record["residual"] is True and record["kept_epoch"] == result.kept_epoch
+    assert record["held_out_loss"] == [round(v, 4) for v in result.validation]
+    assert record["ranker_scale"] == round(result.ranker_scale, 4) and result.ranker_scale > 0
+    # The held-out loss of the ranker alone (its cited title always second of six) is beaten by the kept epoch.
+    ranker_alone = float(np.mean([np.log(np.exp(cl.scores).sum()) - cl.scores[1] for cl in _toy_lists(16)]))
+    assert min(result.validation) < ranker_alone
+    model = CrossEncoder(out)
+    hits = 0
+    for cl in _toy_lists(16):
+        combined = result.ranker_scale * np.array(cl.scores) + model.score(cl.query, cl.candidates)
+        hits += int(np.argmax(combined) == 1)
+    assert hits >= 12
 
 
 def _ranked(n: int) -> list[RankedEntry]:
