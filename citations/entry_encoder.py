@@ -13,7 +13,8 @@ character length); indexing a 30k-entry library is pure throughput, and two thin
   its vectors fell to cosine 0.94-0.97 from fp32's, so it is not offered. Without native support bf16 is emulated
   and slower, so ``auto`` (the default) picks fp32 there.
 
-Only the library's entry vectors use this; queries and a paper's own .bib keep the fp32 encoder. The variant
+Only the library's entry vectors use bf16; queries and a paper's own .bib keep the fp32 encoder (a big .bib's first
+request embeds through the fp32 variant here: ``SentenceEncoder._embed_entries``). The variant
 (``entry_variant``) is part of the library cache's key and of its vector store's, so vectors of two variants never
 mix. ``$STARTREF_ENTRY_PRECISION`` (``auto``, ``fp32``, ``bf16``) overrides the choice.
 """
@@ -34,8 +35,8 @@ from startref.citations.encoder_trace import (TracedEncoder, fast_tokenizer, loa
                                                trace_key)
 from startref.citations.errors import ModelError
 
-__all__ = ["PRECISIONS", "EntryEncoder", "entry_encoder", "entry_precision", "entry_variant", "native_bf16",
-           "token_batches"]
+__all__ = ["PRECISIONS", "EntryEncoder", "bulk_workers", "entry_encoder", "entry_precision", "entry_variant",
+           "native_bf16", "token_batches"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,22 @@ PRECISIONS = ("fp32", "bf16")
 #: Texts per forward pass: 32, 64 and 128 ran at the same rate once batches are cut by token count.
 BATCH = 64
 _MAX_TOKENS = 128  # the encoder's own limit (encoder._MAX_TOKENS)
+#: Batches embedded at once: one per core (torch runs one thread per call, see ``models.configure_torch_threads``,
+#: and releases the GIL inside it), at most four. ``$STARTREF_INDEX_WORKERS`` overrides it (1 keeps a machine's
+#: other core free while a big library indexes).
+_MAX_WORKERS = 4
+
+
+def bulk_workers() -> int:
+    """How many batches a bulk embedding (a library's index, a big .bib's first request) runs at once here."""
+    configured = os.environ.get("STARTREF_INDEX_WORKERS", "").strip()
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(_MAX_WORKERS, cores))
 
 
 @lru_cache(maxsize=1)
@@ -114,11 +131,11 @@ def token_batches(lengths: Sequence[int], size: int = BATCH) -> list[list[int]]:
     return [order[start : start + size] for start in range(0, len(order), size)]
 
 
-def entry_encoder(encoder: SentenceEncoder) -> EntryEncoder | None:
-    """The bulk encoder of ``entry_variant(encoder)``, or None where there is none (a GPU encoder, no traced copy
-    and fp32: the caller uses ``encoder.encode``). Built per index, not kept: the bf16 copy is ~45 MB a server
-    would otherwise hold for the rare re-index (loading the traced copy again takes ~0.1 s)."""
-    variant = entry_variant(encoder)
+def entry_encoder(encoder: SentenceEncoder, variant: str | None = None) -> EntryEncoder | None:
+    """The bulk encoder of ``variant`` (default ``entry_variant(encoder)``), or None where there is none (a GPU
+    encoder, no traced copy and fp32: the caller uses ``encoder.encode``). Built per index, not kept: the bf16
+    copy is ~45 MB a server would otherwise hold for the rare re-index (loading the traced copy again takes ~0.1 s)."""
+    variant = variant or entry_variant(encoder)
     if variant == "bf16":
         return _with_tokenizer("bf16", _bf16_network(encoder))
     if encoder._traced is not None:

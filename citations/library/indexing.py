@@ -19,7 +19,7 @@ import numpy as np
 
 from startref.citations.bibindex import BibIndex
 from startref.citations.encoder import SentenceEncoder, encode_batches
-from startref.citations.entry_encoder import entry_encoder, token_batches
+from startref.citations.entry_encoder import bulk_workers, entry_encoder, token_batches
 from startref.citations.features import IndexFeatures, entry_text, index_features
 
 __all__ = ["Progress", "VectorStore", "embed_texts", "build_features", "index_workers"]
@@ -30,22 +30,9 @@ log = logging.getLogger("startref.library")
 Progress = Callable[[int, int], None]
 #: Texts per ``encode`` call between two progress reports (the encoder batches them by similar length).
 _STEP = 256
-#: Chunks embedded at once when indexing: one per core (torch runs one thread per call, see
-#: ``models.configure_torch_threads``, and releases the GIL inside it), at most four. ``$STARTREF_INDEX_WORKERS``
-#: overrides it (1 keeps a machine's other core free while a big library indexes).
-_MAX_INDEX_WORKERS = 4
-
-
-def index_workers() -> int:
-    """How many chunks ``embed_texts`` embeds at once on this machine."""
-    configured = os.environ.get("STARTREF_INDEX_WORKERS", "").strip()
-    if configured.isdigit() and int(configured) > 0:
-        return int(configured)
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return max(1, min(_MAX_INDEX_WORKERS, cores))
+#: Chunks embedded at once when indexing (``entry_encoder.bulk_workers``: one per core, at most four;
+#: ``$STARTREF_INDEX_WORKERS`` overrides it). The name stays for the library's callers.
+index_workers = bulk_workers
 
 
 #: Most vectors the store keeps (150 MB for MiniLM's 384 dimensions): a few big libraries.

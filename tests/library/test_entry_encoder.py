@@ -92,3 +92,33 @@ def test_the_precision_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> No
         entry_precision()
     monkeypatch.setenv("STARTREF_ENTRY_PRECISION", "auto")
     assert entry_precision() == ("bf16" if native_bf16() else "fp32")
+
+
+def test_a_big_bib_embeds_the_bulk_way_in_fp32_with_the_request_paths_vectors(
+        titles: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A paper's own .bib of thousands of entries: ``encode_corpus`` takes the bulk path (token-count batches on
+    every core) from ``BULK_MIN`` new texts on, always in fp32 (even where the library uses bf16: a paper's .bib
+    keeps the vectors the ranker was trained on), and the vectors are the request path's."""
+    from startref.citations import entry_encoder as entry_module
+    from startref.citations.encoder import BULK_MIN, SentenceEncoder
+    from startref.citations.models import default_encoder_path
+
+    monkeypatch.setenv("STARTREF_ENTRY_PRECISION", "bf16")
+    monkeypatch.setenv("STARTREF_INDEX_WORKERS", "2")
+    enc = SentenceEncoder(default_encoder_path(), cache_dir=None)  # a fresh one: no entry vectors cached yet
+    used: list[str] = []
+    real = entry_module.entry_encoder
+
+    def spy(encoder, variant=None):  # type: ignore[no-untyped-def]
+        bulk = real(encoder, variant)
+        used.append(bulk.variant if bulk is not None else "none")
+        return bulk
+
+    monkeypatch.setattr(entry_module, "entry_encoder", spy)
+    few = titles[:20]
+    np.testing.assert_allclose(enc.encode_corpus(few, "few"), enc.encode(few), atol=2e-5)
+    assert used == []  # a handful of texts: the request path
+    texts = [f"{t} ({i})" for i, t in enumerate(titles * (BULK_MIN // len(titles) + 2))][: BULK_MIN + 10]
+    many = enc.encode_corpus(texts, "many")
+    assert used == ["fp32"]
+    np.testing.assert_allclose(many, enc.encode(texts), atol=2e-5)
