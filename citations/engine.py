@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,8 @@ from startref.citations.encoder import SentenceEncoder, load_encoder
 from startref.citations.engine_types import CursorRanking, EngineConfig, RankedEntry
 from startref.citations.errors import check_deadline
 from startref.citations.explain import explain
+from startref.citations.engine_types import softmax
+from startref.citations.big_bib import candidate_stage_from, rank_big_bib
 from startref.citations.features import Query, compute_features, index_features
 from startref.citations.query import build_query
 from startref.citations.encoder_training import ADAPTER_FILE
@@ -46,13 +48,6 @@ from startref.latex.errors import LatexInputError
 from startref.latex.source import check_text
 
 __all__ = ["Engine", "EngineConfig", "RankedEntry", "CursorRanking"]
-
-
-def _softmax(x: np.ndarray) -> np.ndarray:
-    if x.size == 0:
-        return x
-    z = np.exp(x - x.max())
-    return z / z.sum()
 
 
 class Engine:
@@ -197,16 +192,24 @@ class Engine:
         return index
 
     # -- ranking ------------------------------------------------------------------------------------------------
-    def rank(self, query: Query, index: BibIndex) -> list[RankedEntry]:
-        """Every entry of ``index`` except excluded ones, best first."""
+    def rank(self, query: Query, index: BibIndex, include: Collection[str] = ()) -> list[RankedEntry]:
+        """Every entry of ``index`` except excluded ones, best first. A .bib of thousands of entries is ranked
+        through the candidate stage (``big_bib``): only the few hundred rows it finds are listed (``include``: keys
+        it must score whatever it finds)."""
         fx = index_features(index, self.encoder)
+        keep = np.ones(len(fx.keys), dtype=bool)
+        for key in query.exclude:  # the keys of the cite being completed, if any: a few
+            if key in fx.key_pos:
+                keep[fx.key_pos[key]] = False
+        threshold = candidate_stage_from()
+        if threshold and len(fx.keys) >= threshold:
+            return rank_big_bib(query, index, fx, self.encoder, self.ranker, keep, include)
         feats = compute_features(query, fx, self.encoder)
         logits = self.ranker.score(feats)
         gates = query_gates(feats)
-        keep = np.array([k not in query.exclude for k in fx.keys], dtype=bool)
         idx = np.nonzero(keep)[0]
         order = idx[np.argsort(-logits[idx], kind="stable")]
-        probs = _softmax(logits[order])
+        probs = softmax(logits[order])
         return [
             RankedEntry(index.entries[i], float(logits[i]), float(p), feats[i], gates) for i, p in zip(order, probs)
         ]

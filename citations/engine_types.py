@@ -20,6 +20,14 @@ from startref.latex.context import CursorContext
 __all__ = ["EngineConfig", "RankedEntry", "CursorRanking"]
 
 
+def softmax(x: np.ndarray) -> np.ndarray:
+    """Probabilities of a list's logits (an empty list stays empty)."""
+    if x.size == 0:
+        return x
+    z = np.exp(x - x.max())
+    return z / z.sum()
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     """How the engine is built; every field has a working embedded default."""

@@ -363,7 +363,8 @@ def compute_features(
     if want("bib_local", "title_sim_recent", "author_recent"):
         anchors = recent_anchors(query, fx)
         columns["bib_local"] = bib_local(anchors, n)
-        columns["title_sim_recent"], columns["author_recent"] = recent_neighbours(anchors, fx, n)
+        if want("title_sim_recent", "author_recent"):  # a big .bib's order columns need only bib_local
+            columns["title_sim_recent"], columns["author_recent"] = recent_neighbours(anchors, fx, n)
     if want("query_new_rate", "query_cite_density"):
         new_rate, density = citing_rhythm(query)
         columns["query_new_rate"] = np.full(n, new_rate, np.float32)

@@ -102,13 +102,22 @@ def complete(engine: Any, text: str, offset: int, bib_files: Sequence[str | Path
     current = ranking.index.get(text[start:end]) if end > start else None
     if current is not None and all(r.entry.key != current.key for r in ranked):
         rows.append((current, None))  # the word typed is a whole key: keep it in the menu (first)
-    incomplete = len(ranked) + len(rows) > limit
+    # (a big .bib's ranking lists only its candidate rows: the index's size is what the menu may have to show)
+    incomplete = max(len(ranked), len(ranking.index)) + len(rows) > limit
     typed = text[start:offset].lower() if incomplete else ""
     for r in ranked:  # walked only as far as the menu needs (a library has tens of thousands of rows)
         if len(rows) >= limit:
             break
         if not typed or _matches(r.entry, typed):
             rows.append((r.entry, r))
+    if typed and len(rows) < limit and len(ranked) < len(ranking.index):
+        # A big .bib lists only the candidate stage's rows: the letters typed may name any other entry.
+        listed = {entry.key for entry, _ in rows} | {r.entry.key for r in ranked}
+        for entry in ranking.index.entries:
+            if len(rows) >= limit:
+                break
+            if entry.key not in listed and _matches(entry, typed):
+                rows.append((entry, None))
     choices: list[CompletionChoice] = []
     for rank, (entry, row) in enumerate(rows):
         eager = rank < EAGER_WHY and row is not None

@@ -138,8 +138,10 @@ def score_citations(
     out: list[KeyScore] = []
     ranker = engine.ranker
     for n, case in enumerate(cases, 1):
-        ranked = engine.rank(case.query, index)
         cite = cites[case.ordinal]
+        # a big .bib is ranked through the candidate stage: the keys written here must be scored whatever it finds
+        written_entries = [e.key for k in cite.keys if (e := index.get(k)) is not None]
+        ranked = engine.rank(case.query, index, include=written_entries)
         cited_before = {k for prior in case.query.history for k in prior.keys}
         keys = [r.entry.key for r in ranked]
         logits = np.array([r.logit for r in ranked], dtype=np.float64)

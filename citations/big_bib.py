@@ -1,0 +1,110 @@
+"""Ranking a paper's own .bib of thousands of entries through the library's candidate stage.
+
+Why: many authors keep one big personal .bib (a Better BibTeX auto-export, a decade's ``refs.bib``) and name it in
+``\\bibliography``. ``Engine.rank`` computed every feature of every entry for every request: against a 36.7k-entry
+.bib that took p50 426 ms / p95 790 ms a suggestion on this 2-core machine (``bench/big_bib.py``), past the
+hotkey's 400 ms. The library already solves this (``library/candidates.py``): the few hundred rows the text around
+the cursor points at (by meaning, by words, by a name near the cursor, what the document cites and its topic
+neighbours) are found over the whole index in milliseconds, and only they get the full features and the ranker.
+
+What differs from the library: a paper's .bib keeps its order features (``bib_next``, ``bib_near``, ``bib_local``,
+``uncited_x_progress``: the next entry after the one cited last, the share of the .bib already cited). They depend
+on where an entry stands in the *whole* file, so they are computed over every entry (numpy over the history, a few
+milliseconds) and copied into the candidates' rows. The list-relative columns (``enc_z``, ``enc_top``, ``bm25_z``)
+are taken over the candidates, as the library does (``pool.LIST_STATS_OVER_CANDIDATES``, measured better there).
+
+Only the candidates are listed (a few hundred rows: a suggestion, the LM stage and the library merge need no more);
+a completion menu that filters by the letters typed matches the rest from the index itself. ``include`` names keys
+that must be scored whatever the stage finds (``startref check`` scores the key a cite command names).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import numpy as np
+
+from startref.citations.bibindex import BibIndex
+from startref.citations.encoder import SentenceEncoder
+from startref.citations.engine_types import RankedEntry, softmax
+from startref.citations.features import FEATURE_NAMES, IndexFeatures, Query, compute_features
+from startref.citations.library.candidates import Lexicon, build_lexicon, candidate_features, candidate_rows
+from startref.citations.library.pool import LIST_STATS_OVER_CANDIDATES
+from startref.citations.ranker import Ranker, query_gates
+
+__all__ = ["CANDIDATE_STAGE_FROM", "candidate_stage_from", "CandidateScores", "score_candidates", "rank_big_bib"]
+
+#: Entries from which a paper's .bib is ranked through the candidate stage; ``$STARTREF_CANDIDATE_STAGE_FROM``
+#: overrides it (0: never). Below a few thousand entries scoring every row costs less than 100 ms.
+CANDIDATE_STAGE_FROM = 3000
+ORDER_FEATURES: tuple[str, ...] = ("uncited_x_progress", "bib_next", "bib_near", "bib_next_x_order",
+                                   "bib_near_x_order", "bib_local")
+_ORDER_COLS = np.array([FEATURE_NAMES.index(n) for n in ORDER_FEATURES])
+
+_LEXICONS: OrderedDict[int, tuple[IndexFeatures, Lexicon]] = OrderedDict()
+_LEXICON_LOCK = threading.Lock()
+_KEPT_LEXICONS = 2
+
+
+def candidate_stage_from() -> int:
+    raw = os.environ.get("STARTREF_CANDIDATE_STAGE_FROM", "").strip()
+    return int(raw) if raw.isdigit() else CANDIDATE_STAGE_FROM
+
+
+def _lexicon(fx: IndexFeatures) -> Lexicon:
+    """The name maps of ``fx`` (built once per index data, ~0.1 s at 30k entries; the last two kept)."""
+    with _LEXICON_LOCK:
+        hit = _LEXICONS.get(id(fx))
+        if hit is not None and hit[0] is fx:
+            _LEXICONS.move_to_end(id(fx))
+            return hit[1]
+    lexicon = build_lexicon(fx)
+    with _LEXICON_LOCK:
+        _LEXICONS[id(fx)] = (fx, lexicon)
+        while len(_LEXICONS) > _KEPT_LEXICONS:
+            _LEXICONS.popitem(last=False)
+    return lexicon
+
+
+@dataclass(frozen=True)
+class CandidateScores:
+    """The candidate rows (index positions) and their feature rows."""
+
+    rows: np.ndarray
+    feats: np.ndarray
+
+
+def score_candidates(query: Query, fx: IndexFeatures, encoder: SentenceEncoder, keep: np.ndarray,
+                     include: Collection[str] = ()) -> CandidateScores:
+    """The features of the rows worth ranking for ``query`` (``keep``: rows that may be proposed; ``include``:
+    keys scored whatever the stage finds)."""
+    rows, stage = candidate_rows(query, fx, encoder, _lexicon(fx), keep)
+    extra = [fx.key_pos[k] for k in include if k in fx.key_pos and keep[fx.key_pos[k]]]
+    if extra:
+        rows = np.union1d(rows, np.array(extra, np.int64)).astype(np.int64)
+    feats = candidate_features(query, fx, encoder, rows, stage, not LIST_STATS_OVER_CANDIDATES)
+    if rows.size:
+        whole = compute_features(query, fx, encoder, only=ORDER_FEATURES)
+        feats[:, _ORDER_COLS] = whole[rows][:, _ORDER_COLS]
+    return CandidateScores(rows, feats)
+
+
+def rank_big_bib(query: Query, index: BibIndex, fx: IndexFeatures, encoder: SentenceEncoder, ranker: Ranker,
+                 keep: np.ndarray, include: Collection[str] = ()) -> list[RankedEntry]:
+    """``Engine.rank`` of a big .bib: the candidates only, best first (probabilities over them). Why not every
+    entry after them: building 36k result rows alone took half of a request's time; a menu that filters by the
+    letters typed matches the index itself for the rows not listed (``lsp/completion.py``)."""
+    scored = score_candidates(query, fx, encoder, keep, include)
+    feats = scored.feats
+    if not len(feats):
+        return []
+    logits = ranker.score(feats)
+    gates = query_gates(feats)
+    order = np.argsort(-logits, kind="stable")
+    probs = softmax(logits[order])
+    return [RankedEntry(index.entries[int(scored.rows[j])], float(logits[j]), float(p), feats[j], gates)
+            for j, p in zip(order, probs)]
