@@ -23,10 +23,9 @@ from startref import __version__
 from startref.filerules import FileRules
 from startref.citations.bibindex import BibIndex
 from startref.citations.encoder import SentenceEncoder, load_encoder
-from startref.citations.engine_types import CursorRanking, EngineConfig, RankedEntry
+from startref.citations.engine_types import CursorRanking, EngineConfig, RankedEntry, softmax
 from startref.citations.errors import check_deadline
 from startref.citations.explain import explain
-from startref.citations.engine_types import softmax
 from startref.citations.big_bib import candidate_stage_from, rank_big_bib
 from startref.citations.features import Query, compute_features, index_features
 from startref.citations.query import build_query

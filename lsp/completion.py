@@ -112,7 +112,7 @@ def complete(engine: Any, text: str, offset: int, bib_files: Sequence[str | Path
             rows.append((r.entry, r))
     if typed and len(rows) < limit and len(ranked) < len(ranking.index):
         # A big .bib lists only the candidate stage's rows: the letters typed may name any other entry.
-        listed = {entry.key for entry, _ in rows} | {r.entry.key for r in ranked}
+        listed = {entry.key for entry, _ in rows} | {r.entry.key for r in ranked} | set(ranking.query.exclude)
         for entry in ranking.index.entries:
             if len(rows) >= limit:
                 break

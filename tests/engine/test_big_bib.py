@@ -98,3 +98,7 @@ def test_a_completion_menu_finds_an_entry_outside_the_candidates_by_its_letters(
     result = complete(engine, doc, len(doc), [str(path)])
     assert result is not None and result.incomplete
     assert outside in [c.key for c in result.choices]
+    # a key the cite already holds is not offered again, even when the letters typed name it
+    again = text + "\n\nAs measured before \\cite{" + outside + "," + typed
+    result = complete(engine, again, len(again), [str(path)])
+    assert result is not None and outside not in [c.key for c in result.choices]
