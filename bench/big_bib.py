@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
                             or gold_ids.intersection(work_ids(r.entry))), len(ranked) + 1)
                 ranks[mode].append(hit)
                 if env is None:
-                    sizes.append(sum(1 for r in ranked if r.features.any()))
+                    sizes.append(len(ranked))  # the candidate stage lists the rows it scored
         os.environ.pop("STARTREF_CANDIDATE_STAGE_FROM", None)
         print(f"  {name}: {len(cases)} cases (load {_load()})", file=sys.stderr)
     rows = []

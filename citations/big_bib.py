@@ -13,6 +13,9 @@ on where an entry stands in the *whole* file, so they are computed over every en
 milliseconds) and copied into the candidates' rows. The list-relative columns (``enc_z``, ``enc_top``, ``bm25_z``)
 are taken over the candidates, as the library does (``pool.LIST_STATS_OVER_CANDIDATES``, measured better there).
 
+Its entry vectors are kept like the library's (``entry_vectors``): by text, so an edited .bib embeds only its new
+entries.
+
 Only the candidates are listed (a few hundred rows: a suggestion, the LM stage and the library merge need no more);
 a completion menu that filters by the letters typed matches the rest from the index itself. ``include`` names keys
 that must be scored whatever the stage finds (``startref check`` scores the key a cite command names).
@@ -23,8 +26,9 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -36,7 +40,8 @@ from startref.citations.library.candidates import Lexicon, build_lexicon, candid
 from startref.citations.library.pool import LIST_STATS_OVER_CANDIDATES
 from startref.citations.ranker import Ranker, query_gates
 
-__all__ = ["CANDIDATE_STAGE_FROM", "candidate_stage_from", "CandidateScores", "score_candidates", "rank_big_bib"]
+__all__ = ["CANDIDATE_STAGE_FROM", "candidate_stage_from", "CandidateScores", "score_candidates", "rank_big_bib",
+           "entry_vectors"]
 
 #: Entries from which a paper's .bib is ranked through the candidate stage; ``$STARTREF_CANDIDATE_STAGE_FROM``
 #: overrides it (0: never). Below a few thousand entries scoring every row costs less than 100 ms.
@@ -108,3 +113,17 @@ def rank_big_bib(query: Query, index: BibIndex, fx: IndexFeatures, encoder: Sent
     probs = softmax(logits[order])
     return [RankedEntry(index.entries[int(scored.rows[j])], float(logits[j]), float(p), feats[j], gates)
             for j, p in zip(order, probs)]
+
+
+def entry_vectors(texts: Sequence[str], encoder: SentenceEncoder) -> np.ndarray:
+    """The entry vectors of a big .bib, through a vector store by text hash under the encoder's cache folder
+    (``library.indexing.VectorStore``). Why not ``encode_corpus``'s file per bibliography: that one is keyed by the
+    whole list, so adding one entry to a 36k-entry .bib re-embedded every entry its per-text memory (32 MB) had
+    dropped - a minute or more; here the next request embeds the new entry only, and a restart none. fp32 (the
+    vectors the ranker was trained on), by the bulk encoder on every core."""
+    from startref.citations.library.indexing import VectorStore, embed_texts
+
+    root = getattr(encoder, "_cache_dir", None)
+    ident = f"{encoder.path}|{getattr(encoder, 'adapter_digest', '')}|fp32|paper-bib"
+    store = VectorStore(Path(root) / "embeddings", ident) if root is not None else None
+    return embed_texts(encoder, texts, store=store, variant="fp32")

@@ -210,6 +210,10 @@ def index_features(index: BibIndex, encoder: SentenceEncoder, emb: np.ndarray | 
         return hit
     entries = list(index.entries)
     texts = [entry_text(e) for e in entries]
+    if emb is None and len(entries) >= _big_bib_from():
+        from startref.citations.big_bib import entry_vectors  # a big .bib: a vector store by text, see there
+
+        emb = entry_vectors(texts, encoder)
     if emb is None:
         emb = encoder.encode_corpus(texts, index.fingerprint) if entries else np.zeros((0, encoder.dim), np.float32)
     years = [_plausible_year(e.year) for e in entries]
@@ -228,6 +232,12 @@ def index_features(index: BibIndex, encoder: SentenceEncoder, emb: np.ndarray | 
         is_misc=np.array([1.0 if e.entry_type.lower() in _MISC_TYPES or not e.venue.strip() else 0.0 for e in entries], np.float32),
     )
     return feats if given else _INDEX_CACHE.put(cache_key, feats)
+
+
+def _big_bib_from() -> int:
+    from startref.citations.big_bib import candidate_stage_from
+
+    return candidate_stage_from() or 10**12
 
 
 def _plausible_year(raw: str) -> str:

@@ -98,10 +98,10 @@ class VectorStore:
 
 
 def embed_texts(encoder: SentenceEncoder, texts: Sequence[str], progress: Progress | None = None,
-                store: VectorStore | None = None) -> np.ndarray:
+                store: VectorStore | None = None, variant: str | None = None) -> np.ndarray:
     """Unit vectors of ``texts`` (rows), those already in ``store`` taken from it, the rest embedded by the
-    library's bulk encoder (``entry_encoder``: batches of equal token length, bf16 where the CPU has it),
-    ``index_workers()`` batches at a time, reporting ``progress`` as they are done."""
+    library's bulk encoder (``entry_encoder``: batches of equal token length, bf16 where the CPU has it, or
+    ``variant``), ``index_workers()`` batches at a time, reporting ``progress`` as they are done."""
     hashes = _text_hashes(texts)
     if store is not None:
         out, found = store.lookup(hashes, encoder.dim)
@@ -111,7 +111,7 @@ def embed_texts(encoder: SentenceEncoder, texts: Sequence[str], progress: Progre
     total, done = len(texts), int(found.sum())
     if progress:
         progress(done, total)
-    bulk = entry_encoder(encoder) if missing else None
+    bulk = entry_encoder(encoder, variant) if missing else None
     if bulk is not None:
         ids = bulk.token_ids([texts[i] for i in missing])
         batches = token_batches([len(t) for t in ids])

@@ -102,3 +102,41 @@ def test_a_completion_menu_finds_an_entry_outside_the_candidates_by_its_letters(
     again = text + "\n\nAs measured before \\cite{" + outside + "," + typed
     result = complete(engine, again, len(again), [str(path)])
     assert result is not None and outside not in [c.key for c in result.choices]
+
+
+def test_an_edited_big_bib_embeds_only_its_new_entry(
+        big: tuple[BibIndex, str, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A big .bib's vectors are kept by text (``big_bib.entry_vectors``): after adding one entry only that one is
+    embedded, and the vectors are the request path's fp32 ones."""
+    from startref.citations.bibindex import parse_bib_text
+    from startref.citations.encoder import SentenceEncoder
+    from startref.citations.features import entry_text, index_features
+    from startref.citations.library import indexing
+    from startref.citations.models import default_encoder_path
+
+    _index, _text, path = big
+    monkeypatch.setenv("STARTREF_CANDIDATE_STAGE_FROM", "200")
+    monkeypatch.setenv("STARTREF_ENTRY_PRECISION", "bf16")  # the library's variant must not leak into a paper's .bib
+    embedded: list[int] = []
+    real = indexing.entry_encoder
+
+    def counting(encoder, variant=None):  # type: ignore[no-untyped-def]
+        bulk = real(encoder, variant)
+        assert bulk is not None and bulk.variant == "fp32"
+        encode = bulk.encode_ids
+        bulk.encode_ids = lambda batch: (embedded.append(len(batch)), encode(batch))[1]  # type: ignore[method-assign]
+        return bulk
+
+    monkeypatch.setattr(indexing, "entry_encoder", counting)
+    encoder = SentenceEncoder(default_encoder_path(), cache_dir=tmp_path)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    first = index_features(parse_bib_text(text, "refs.bib"), encoder)
+    assert sum(embedded) == len(first.keys) > 200
+    titles = [entry_text(e) for e in first.index.entries[:50]]
+    np.testing.assert_allclose(first.emb[:50], encoder.encode(titles), atol=2e-5)
+    embedded.clear()
+    edited = text + "\n@article{added2026, title = {A freshly added entry on droplet impacts}, year = {2026}}\n"
+    second = index_features(parse_bib_text(edited, "refs.bib"), encoder)
+    assert len(second.keys) == len(first.keys) + 1
+    assert sum(embedded) == 1
+    np.testing.assert_array_equal(second.emb[: len(first.keys)], first.emb)
