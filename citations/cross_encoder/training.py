@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from startref.citations.cross_encoder.scorer import RerankSettings, build_scorer, write_settings
+from startref.citations.cross_encoder.scorer import RerankSettings, build_scorer, read_settings, write_settings
 from startref.citations.cross_encoder.lists import CaseList
 
 __all__ = ["TrainConfig", "TrainResult", "train_cross_encoder", "training_lists"]
@@ -202,7 +202,7 @@ def train_cross_encoder(
             el = time.time() - t0
             progress(f"step {step}/{total} loss {loss_avg:.3f} {el / step:.2f} s/step, {pairs} pairs, "
                      f"{el / 60:.1f} min" + (f", ranker scale {scale.item():.3f}" if scale is not None else ""))
-        epoch_end = held and (step % per_epoch == 0 or step == total)
+        epoch_end = bool(held) and (step % per_epoch == 0 or step == total)
         if epoch_end:
             losses.append(held_loss())
             if progress:
@@ -218,8 +218,6 @@ def train_cross_encoder(
     seconds = time.time() - t0
     if held and losses and len(losses) != best[1]:
         # A later epoch was worse: the kept weights stay; only the record learns how the run ended.
-        from startref.citations.cross_encoder.scorer import read_settings
-
         record = _record(config, step, seen, pairs, seconds, loss_avg, base, kept_scale, losses, best[1])
         write_settings(out, read_settings(out), record)
     elif not (held and losses):

@@ -202,3 +202,24 @@ def test_missing_or_broken_model_files_are_named(tmp_path: Path, trained: Path) 
     with pytest.raises(ModelError, match="rerank.json"):
         read_settings(tmp_path)
     assert read_settings(trained).k == 5
+
+
+def test_a_later_worse_epoch_keeps_the_earlier_weights_and_says_so(tiny_base: Path, tmp_path: Path) -> None:
+    """Held-out lists that disagree with the training ones (there the first title is the cited one) get worse as
+    the model learns: the first epoch's weights stay on disk, and the record names it beside every epoch's loss."""
+    out = tmp_path / "model"
+    validation = [CaseList(cl.paper, cl.drafting, cl.query, cl.candidates, cl.scores,
+                           [i == 0 for i in range(len(cl.candidates))]) for cl in _toy_lists(16)]
+    config = TrainConfig(layers=2, list_size=16, lists_per_step=4, threads=1, lr=3e-3, head_lr=1e-2, warmup=2,
+                         epochs=3.0, residual=True)
+    result = train_cross_encoder(_toy_lists(48), tiny_base, out, config, validation=validation)
+    assert result.validation is not None and len(result.validation) == 3
+    assert result.validation[0] < result.validation[-1] and result.kept_epoch == 1
+    record = json.loads((out / "rerank.json").read_text())["trained"]
+    assert record["kept_epoch"] == 1 and record["steps"] == result.steps == 36
+    assert record["held_out_loss"] == [round(v, 4) for v in result.validation]
+    # the weights on disk are the first epoch's: on the held-out lists they score as well as that epoch did
+    model = CrossEncoder(out)
+    loss = np.mean([np.log(np.exp(s := record["ranker_scale"] * np.array(cl.scores)
+                                  + model.score(cl.query, cl.candidates)).sum()) - s[0] for cl in validation])
+    assert abs(loss - result.validation[0]) < 1e-3
