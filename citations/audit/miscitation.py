@@ -13,8 +13,10 @@ the ranker knows poorly every citation has a large margin), the cited entry's ra
 whether the entry was cited before (a re-cited entry normally ranks high, so a large margin is more telling), and
 whether a *near key* of the cited entry (``nearkeys``: same first author or a similar key) fits better -- a prior
 on the confusion: a wrong key is far more often ``smith2019a`` for ``smith2019b`` than a random entry. A small
-logistic model (``suspicion``) turns these five into log-odds that the key is wrong, compared with the
-sensitivity's threshold (``THRESHOLDS``); weights and thresholds were fitted on injected swaps in 30
+logistic model (``suspicion``) turns these five, and what the whole document says of the key (``cocitation``:
+whether the entry is cited in other commands and in sentences like this one, how often, how many keys the command
+lists, whether the best other entry is cited at all), into log-odds that the key is wrong, compared with the
+sensitivity's threshold (``THRESHOLDS``); weights and thresholds were fitted on injected swaps in the
 ``shared/train`` papers, never on the dev papers (``bench/check.py --tune``; docs/check.md).
 
 Speed: a 300-citation paper makes ~900 encoder inputs. They are embedded first, in small batches of similar length
@@ -31,9 +33,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from startref.citations.audit.cocitation import CitedElsewhere
 from startref.citations.audit.nearkeys import NearKeys
 from startref.citations.audit.prefetch import prefetch_embeddings, release_free_memory
 from startref.citations.audit.suspicion import (
+    DOCUMENT_FACTS,
     FEATURES,
     SENSITIVITIES,
     SUSPICION_BIAS,
@@ -70,8 +74,12 @@ class KeyScore:
     ``margin`` = logit(alt) - logit(entry). ``recited``: the entry was cited earlier in the document.
     ``near_alt``: the best-ranked near key of the entry (``nearkeys``: same first author or a similar key) among
     the compared entries, ``near_margin`` = logit(near_alt) - logit(entry) (``-inf`` when it has none).
-    ``keys_in_command``: how many keys the command lists (``\\cite{a,b,c}``: 3); recorded by ``bench/check.py`` for
-    fitting the model, not one of its inputs (``suspicion``: tried, not shipped).
+    ``keys_in_command``: how many keys the command lists (``\\cite{a,b,c}``: 3: a genuine key of a long list often
+    ranks below an entry that fits the sentence's main claim).
+    ``elsewhere``: the entry is cited in another command of the document (before or after this one);
+    ``context_match``: the best word similarity between this command's context and those others' (``cocitation``);
+    ``uses``: how many commands of the document cite the entry; ``alt_cited``: the best other entry is cited somewhere
+    in the document (an entry that fits far better and is cited nowhere is what a slip of the key leaves behind).
     """
 
     cite: int
@@ -91,6 +99,10 @@ class KeyScore:
     near_alt: str | None = None
     near_margin: float = -math.inf
     keys_in_command: int = 1
+    elsewhere: bool = False
+    context_match: float = 0.0
+    uses: int = 1
+    alt_cited: bool = True
 
 
 def suggested_keys(alt: str | None, margin: float, near_alt: str | None, near_margin: float,
@@ -133,7 +145,9 @@ def score_citations(
     near_keys = NearKeys(index)
     explain_from = 0.0 if explain_from is None else explain_from
     cases = list(mine_cases(text, index, cites))
-    texts = [t for case in cases for t in encoder_texts(case.query).values()]
+    views = [encoder_texts(case.query) for case in cases]
+    texts = [t for view in views for t in view.values()]
+    elsewhere = CitedElsewhere({c.ordinal: v["context"] for c, v in zip(cases, views)}, {c.ordinal: c.gold for c in cases})
     prefetch_embeddings(engine, texts, workers, (lambda d, t: progress("embedding", d, t)) if progress else None)
     out: list[KeyScore] = []
     ranker = engine.ranker
@@ -162,6 +176,7 @@ def score_citations(
             margin = float(logits[alt_i] - logits[mine]) if alt_i is not None else -math.inf
             near = near_keys.of(entry.key)
             near_i = next((i for i in range(len(keys)) if allowed[i] and i != mine and keys[i] in near), None) if near else None
+            again, match = elsewhere.of(entry.key, case.ordinal)
             why_alt = why_entry = ""
             if alt_i is not None and margin >= explain_from:
                 alt = ranked[alt_i]
@@ -185,10 +200,15 @@ def score_citations(
                 near_alt=keys[near_i] if near_i is not None else None,
                 near_margin=float(logits[near_i] - logits[mine]) if near_i is not None else -math.inf,
                 keys_in_command=len(cite.keys),
+                elsewhere=again,
+                context_match=match,
+                uses=elsewhere.uses(entry.key),
+                alt_cited=alt_i is None or elsewhere.uses(keys[alt_i]) > 0,
             ))
         if progress:
             progress("ranking", n, len(cases))
     release_free_memory()  # what the ranking freed goes back too: a language server checks again and again
     sus = suspicions([s.margin for s in out], [s.rank for s in out], [s.entries for s in out],
-                     [s.recited for s in out], [s.near_margin for s in out])
+                     [s.recited for s in out], [s.near_margin for s in out],
+                     {name: [getattr(s, name) for s in out] for name in DOCUMENT_FACTS})
     return [replace(s, suspicion=float(v)) for s, v in zip(out, sus)]
