@@ -13,7 +13,8 @@ found (a same-author confusion is often an entry the paper cites for something e
 
 Why words and not the encoder: the similarity should not inherit the ranker's blind spots (the encoder is part of
 it, and it is fine-tuned on the training papers, so it looks better there than on new ones), and a tf-idf over the
-document's own cite contexts is cheap (a 600-cite thesis takes ~0.1 s) and needs no model.
+document's own cite contexts is cheap (0.03 s for the 466 cite commands of the largest dev paper) and
+needs no model.
 """
 
 from __future__ import annotations

@@ -3,12 +3,14 @@ are, and how the suspicion model reads it -- on real dev papers."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from startref.citations.audit import score_citations
+from startref.citations.audit import KeyScore, score_citations
+from startref.citations.audit.check import UNLIKE_CONTEXT, _document_evidence
 from startref.citations.audit.cocitation import CitedElsewhere, context_vectors, cosine
 from startref.citations.audit.suspicion import DOCUMENT_FACTS, suspicions
 from startref.citations.evaluation import load_paper, mine_cases
@@ -89,3 +91,16 @@ def test_the_suspicion_reads_the_document_facts() -> None:
     assert (suspicions(margins, ranks, entries, recited, None, {"alt_cited": [0] * 4}) > plain).all()
     with pytest.raises(KeyError, match="unknown document facts"):
         suspicions(margins, ranks, entries, recited, None, {"cited_twice": [1] * 4})
+
+
+def test_a_flag_says_what_the_document_adds() -> None:
+    """The finding's message names the document's evidence the suspicion read: the entry cited elsewhere but never
+    in a sentence like this one, and a best other entry cited nowhere."""
+    base = KeyScore(cite=3, key_index=0, key="smith2019a", entry="smith2019a", prob=0.01, rank=9, alt="smith2019b",
+                    alt_prob=0.4, margin=3.7, entries=40, recited=True)
+    unlike = replace(base, uses=3, elsewhere=True, context_match=UNLIKE_CONTEXT / 2, alt_cited=False)
+    said = _document_evidence(unlike, "smith2019b")
+    assert "`smith2019a` is cited 2 other times in this document, never in a sentence like this one" in said
+    assert "`smith2019b` is cited nowhere in this document" in said
+    assert _document_evidence(replace(unlike, context_match=0.5, alt_cited=True), "smith2019b") == ""
+    assert _document_evidence(base, "smith2019b") == ""  # cited once, best other entry cited
