@@ -123,7 +123,8 @@ def score_paper(engine: Engine, text: str, index: BibIndex) -> list[dict]:
              "prob": s.prob, "alt_prob": s.alt_prob, "entries": s.entries, "recited": s.recited,
              "has_alt": s.alt is not None, "alt": s.alt, "near_alt": s.near_alt, "near_margin": s.near_margin,
              "keys_in_command": s.keys_in_command, "elsewhere": s.elsewhere, "context_match": s.context_match,
-             "uses": s.uses, "alt_cited": s.alt_cited}
+             "uses": s.uses, "alt_cited": s.alt_cited, "net_margin": s.net_margin, "net_rank": s.net_rank,
+             "net_near_margin": s.net_near_margin}
             for s in scores]
 
 

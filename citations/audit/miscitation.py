@@ -54,6 +54,7 @@ from startref.latex.cites import CiteCommand
 
 if TYPE_CHECKING:
     from startref.citations.engine import Engine
+    from startref.citations.engine_types import RankedEntry
 
 __all__ = [
     "KeyScore", "FEATURES", "THRESHOLDS", "SENSITIVITIES", "SUSPICION_WEIGHTS", "score_citations", "is_flagged",
@@ -80,6 +81,8 @@ class KeyScore:
     ``context_match``: the best word similarity between this command's context and those others' (``cocitation``);
     ``uses``: how many commands of the document cite the entry; ``alt_cited``: the best other entry is cited somewhere
     in the document (an entry that fits far better and is cited nowhere is what a slip of the key leaves behind).
+    ``net_margin``, ``net_rank``, ``net_near_margin``: ``margin``, ``rank`` and ``near_margin`` under the networks
+    alone when the ranker is an ensemble of networks and trees (``network_logits``; NaN and 0 otherwise).
     """
 
     cite: int
@@ -103,6 +106,9 @@ class KeyScore:
     context_match: float = 0.0
     uses: int = 1
     alt_cited: bool = True
+    net_margin: float = math.nan
+    net_rank: int = 0
+    net_near_margin: float = math.nan
 
 
 def suggested_keys(alt: str | None, margin: float, near_alt: str | None, near_margin: float,
@@ -114,6 +120,30 @@ def suggested_keys(alt: str | None, margin: float, near_alt: str | None, near_ma
         return out
     limit = NEAR_PREFERENCE if preference is None else preference
     return [near_alt, *out] if margin - near_margin <= limit else [*out, near_alt]
+
+
+def network_logits(ranker: object, ranked: Sequence["RankedEntry"]) -> np.ndarray | None:
+    """The networks' own logits for a ranked list when the ranker is an ensemble of networks and trees (None
+    otherwise): recorded for ``bench/check.py``, because the trees were fitted on nearly every training paper and
+    the networks on 73 of 130, so only the networks' margins are out of sample on the others."""
+    from startref.citations.ranker import LinearRanker, MlpRanker
+    from startref.citations.tree_ensemble import EnsembleRanker
+
+    if not isinstance(ranker, EnsembleRanker) or not ranked or not isinstance(ranker.members[0], (MlpRanker, LinearRanker)):
+        return None
+    features = np.stack([r.features for r in ranked])
+    return np.asarray(ranker.members[0].score(features, ranked[0].gates), dtype=np.float64)
+
+
+def _network_view(nets: np.ndarray, allowed: np.ndarray, mine: int, near: np.ndarray) -> tuple[float, int, float]:
+    """(margin, rank, near margin) of the cited entry under the networks' logits ``nets`` (``KeyScore``'s terms)."""
+    others = allowed.copy()
+    others[mine] = False
+    margin = float(nets[others].max() - nets[mine]) if others.any() else -math.inf
+    rank = 1 + int(np.count_nonzero(nets[allowed] > nets[mine]))
+    near_others = others & near
+    near_margin = float(nets[near_others].max() - nets[mine]) if near_others.any() else -math.inf
+    return margin, rank, near_margin
 
 
 def is_flagged(score: KeyScore, sensitivity: str = "default") -> bool:
@@ -157,6 +187,7 @@ def score_citations(
         cited_before = {k for prior in case.query.history for k in prior.keys}
         keys = [r.entry.key for r in ranked]
         logits = np.array([r.logit for r in ranked], dtype=np.float64)
+        nets = network_logits(ranker, ranked)
         position = {k: i for i, k in enumerate(keys)}
         co_keys = set(case.gold)
         seen: set[str] = set()
@@ -177,6 +208,8 @@ def score_citations(
             near = near_keys.of(entry.key)
             near_i = next((i for i in range(len(keys)) if allowed[i] and i != mine and keys[i] in near), None) if near else None
             again, match = elsewhere.of(entry.key, case.ordinal)
+            net = (math.nan, 0, math.nan) if nets is None else _network_view(
+                nets, allowed, mine, np.array([k in near for k in keys], dtype=bool))
             why_alt = why_entry = ""
             if alt_i is not None and margin >= explain_from:
                 alt = ranked[alt_i]
@@ -204,6 +237,7 @@ def score_citations(
                 context_match=match,
                 uses=elsewhere.uses(entry.key),
                 alt_cited=alt_i is None or elsewhere.uses(keys[alt_i]) > 0,
+                net_margin=net[0], net_rank=net[1], net_near_margin=net[2],
             ))
         if progress:
             progress("ranking", n, len(cases))
