@@ -54,15 +54,15 @@ DOCUMENT_FACTS: Mapping[str, float] = {"elsewhere": 0.0, "context_match": 0.0, "
 #: Log-odds model over ``suspicion_inputs`` (bench/check.py --tune: logistic regression on the injected swaps of all
 #: 130 shared/train papers, scored by the shipped ranker).
 SUSPICION_WEIGHTS: Mapping[str, float] = {
-    "margin": 0.191, "z": 1.1568, "rank_share": 1.759, "recited": -0.2101, "near_above": 0.7467,
-    "cited_elsewhere": 1.644, "context_match": -1.6771, "log_keys_in_command": -0.4465, "log_uses": -0.4756,
-    "alt_unused": 0.3392,
+    "margin": 0.1887, "z": 1.1618, "rank_share": 1.7532, "recited": -0.2162, "near_above": 0.7451,
+    "cited_elsewhere": 1.6323, "context_match": -1.701, "log_keys_in_command": -0.4499, "log_uses": -0.4635,
+    "alt_unused": 0.3368,
 }
-SUSPICION_BIAS = -5.4307
+SUSPICION_BIAS = -5.4141
 #: Suspicion (log-odds) from which a key is flagged: the lowest whose false flags stayed at <= 1 (low), 3 (default)
 #: and 8 (high) per 100 genuine citations in 90% of the resamples of the 57 shared/train papers the ranker's
 #: networks were not trained on, with suspicions cross-validated by paper (bench/check.py --tune).
-THRESHOLDS: Mapping[str, float] = {"low": 0.2, "default": -0.85, "high": -2.0}
+THRESHOLDS: Mapping[str, float] = {"low": 0.15, "default": -0.85, "high": -2.0}
 #: The z of a margin divides by the document's interquartile range, at least this (a short paper's few margins).
 MIN_SPREAD = 0.5
 
