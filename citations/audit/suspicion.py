@@ -19,15 +19,17 @@ The weights are a logistic regression of "this key was injected" on these inputs
 lowest that kept genuine citations flagged at <= 1 (low), 3 (default) and 8 (high) per 100 on the 57 training papers
 the ranker's networks were not trained on, with each paper's suspicions from a model fitted without it (5-fold by
 paper), in 90% of the resamples of those papers: on papers it was trained on the ranker's margins are smaller, and
-one paper on which the ranker is poor moves the rate by a point, so thresholds chosen for a pooled 3 per 100 on all
-training papers flagged more on new papers (the dev papers: 4.8 per 100 in the previous round, 4.7 with these
-weights).
+one paper on which the ranker is poor moves the rate by a point, so thresholds chosen for a pooled 3 per 100 flagged
+more on new papers (the dev papers: 4.8 per 100 in the previous round, chosen on all training papers; 4.7 with these
+inputs, chosen on the 57).
 
 Measured in cross-validation on the training papers (docs/check.md), against the five ranking inputs alone: the
 context match and cited-elsewhere inputs added +1.1 random / +1.8 near swaps found at 3 false flags per 100; with
-keys in the command, uses and alt unused +3.2 / +7.3. How far the near key beats the cited one, whether it was cited
-among the five commands before, the two probabilities, a missing title, a stricter near key (same first author, or
-the keys' letters alike too), or the context match of the best other entry or of the near key added nothing on top.
+keys in the command, uses and alt unused +3.2 / +7.3; the context match of the best other entry or of the near key,
+or the document's own ranking quality (median rank share, share ranked first), added nothing on top. In earlier
+rounds (30-69 papers): how far the near key beats the cited one, whether it was cited among the five commands
+before, the two probabilities, a missing title, or a stricter near key (same first author, or the keys' letters alike
+too) added nothing either.
 """
 
 from __future__ import annotations
