@@ -1,7 +1,8 @@
 """Benchmark of ``startref check``'s mis-citation flags: injected wrong keys, recall, precision, false flags.
 
     python bench/check.py                          # dev papers (shared/bench): table at each sensitivity + curve
-    python bench/check.py --tune                   # shared/train papers: pick the thresholds (never tuned on bench)
+    python bench/check.py --tune                   # all 130 shared/train papers: fit the weights, pick the thresholds
+                                                   # (bench/check_scores.py: how; never tuned on bench)
     python bench/check.py --speed                  # time a whole `check` of the largest dev papers
     python bench/check.py --scores out.json        # keep every key's score (re-analyse without re-ranking)
     python bench/check.py --from-scores out.json   # tables from saved scores
@@ -14,6 +15,8 @@ string, similarity >= 0.6) and half random; an injected key never repeats a key 
 same work. ``check`` then scores every cited key with the eval protocol (``citations.audit.miscitation``).
 Reported: recall of the injected swaps (random / near), precision of the mis-citation flags on the injected papers,
 flags per 100 genuine citations on the untouched papers, at each sensitivity and along a margin curve.
+Saved scores hold every input of the suspicion model (and the networks' own margins, ``KeyScore.net_*``), so a fit
+or a table can be redone from them; scores saved before an input existed are refused with its name.
 """
 
 from __future__ import annotations
