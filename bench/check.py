@@ -1,7 +1,8 @@
 """Benchmark of ``startref check``'s mis-citation flags: injected wrong keys, recall, precision, false flags.
 
     python bench/check.py                          # dev papers (shared/bench): table at each sensitivity + curve
-    python bench/check.py --tune                   # shared/train papers: pick the thresholds (never tuned on bench)
+    python bench/check.py --tune                   # all 130 shared/train papers: fit the weights, pick the thresholds
+                                                   # (bench/check_scores.py: how; never tuned on bench)
     python bench/check.py --speed                  # time a whole `check` of the largest dev papers
     python bench/check.py --scores out.json        # keep every key's score (re-analyse without re-ranking)
     python bench/check.py --from-scores out.json   # tables from saved scores
@@ -14,13 +15,14 @@ string, similarity >= 0.6) and half random; an injected key never repeats a key 
 same work. ``check`` then scores every cited key with the eval protocol (``citations.audit.miscitation``).
 Reported: recall of the injected swaps (random / near), precision of the mis-citation flags on the injected papers,
 flags per 100 genuine citations on the untouched papers, at each sensitivity and along a margin curve.
+Saved scores hold every input of the suspicion model (and the networks' own margins, ``KeyScore.net_*``), so a fit
+or a table can be redone from them; scores saved before an input existed are refused with its name.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from typing import TYPE_CHECKING
 import os
 import random
 import resource
@@ -36,7 +38,7 @@ from rapidfuzz.distance import Levenshtein  # noqa: E402
 
 from startref.citations.audit.identity import same_work_groups, same_work_map  # noqa: E402
 from startref.citations.audit import miscitation  # noqa: E402
-from startref.citations.audit.miscitation import THRESHOLDS, score_citations, suggested_keys, suspicion_inputs  # noqa: E402
+from startref.citations.audit.miscitation import THRESHOLDS, score_citations  # noqa: E402
 from startref.citations.bibindex import BibIndex  # noqa: E402
 from startref.citations.engine import Engine  # noqa: E402
 from startref.citations.evaluation import load_paper  # noqa: E402
@@ -44,13 +46,14 @@ from startref.citations.training import find_corpus_papers  # noqa: E402
 from startref.latex.cites import CiteCommand, find_cites  # noqa: E402
 from startref.latex.commands import syntax_with_user_wrappers  # noqa: E402
 
-if TYPE_CHECKING:
-    import numpy as np
+from check_scores import (  # noqa: E402  (bench/ is the script's folder)
+    cross_validated, evaluate, fit_weights, ranker_unseen, tune, with_suspicion,
+)
 
 SHARE = 0.05
 NEAR_KEY_SIMILARITY = 0.6
-#: ``--tune`` ranks a seeded sample of this many training papers (all 130 take hours on two cores).
-TRAIN_PAPERS = 30
+#: ``--tune`` ranks a seeded sample of this many training papers (None: all of them; ~1 hour on two busy cores).
+TRAIN_PAPERS: int | None = None
 PREFERENCES = [-100.0, 0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 100.0]
 CURVE = [-4.0, -3.0, -2.5, -2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
 
@@ -119,10 +122,12 @@ def score_paper(engine: Engine, text: str, index: BibIndex) -> list[dict]:
     cites = _cites(text)
     twins = same_work_map(same_work_groups(index))
     scores = score_citations(engine, text, index, cites, twins=twins, workers=2, explain_from=1e9)
-    return [{"cite": s.cite, "key_index": s.key_index, "key": s.key, "margin": s.margin, "rank": s.rank,
+    return [{"cite": s.cite, "key_index": s.key_index, "key": s.key, "entry": s.entry, "margin": s.margin, "rank": s.rank,
              "prob": s.prob, "alt_prob": s.alt_prob, "entries": s.entries, "recited": s.recited,
              "has_alt": s.alt is not None, "alt": s.alt, "near_alt": s.near_alt, "near_margin": s.near_margin,
-             "keys_in_command": s.keys_in_command}
+             "keys_in_command": s.keys_in_command, "elsewhere": s.elsewhere, "context_match": s.context_match,
+             "uses": s.uses, "alt_cited": s.alt_cited, "net_margin": s.net_margin, "net_rank": s.net_rank,
+             "net_near_margin": s.net_near_margin}
             for s in scores]
 
 
@@ -153,91 +158,6 @@ def collect(papers_dir: Path, engine: Engine, seed: int, limit: int | None, unto
     return out
 
 
-def _near(keys: list[dict]) -> list[float]:
-    return [s.get("near_margin", float("-inf")) for s in keys]
-
-
-def _inputs(keys: list[dict]) -> "np.ndarray":
-    margins = [s["margin"] if s["has_alt"] else float("-inf") for s in keys]
-    return suspicion_inputs(margins, [s["rank"] for s in keys], [s["entries"] for s in keys],
-                            [s["recited"] for s in keys], _near(keys))
-
-
-def _suspicion(keys: list[dict], weights: "np.ndarray | None" = None, bias: float | None = None) -> list[float]:
-    """Each key's suspicion as ``check`` computes it (the shipped weights unless others are given)."""
-    if not keys:
-        return []
-    if weights is None:
-        margins = [s["margin"] if s["has_alt"] else float("-inf") for s in keys]
-        return list(miscitation.suspicions(margins, [s["rank"] for s in keys], [s["entries"] for s in keys],
-                                           [s["recited"] for s in keys], _near(keys)))
-    out = _inputs(keys) @ weights + (bias or 0.0)
-    return [float(v) if s["has_alt"] else float("-inf") for v, s in zip(out, keys)]
-
-
-def _flag(s: dict, threshold: float) -> bool:
-    return bool(s["has_alt"]) and s["suspicion"] >= threshold
-
-
-def with_suspicion(results: list[dict], weights: "np.ndarray | None" = None, bias: float | None = None) -> list[dict]:
-    """The results with every key's ``suspicion`` filled in (per paper: the z of a margin is per document)."""
-    for paper in results:
-        for part in ("injected", "untouched"):
-            keys = paper.get(part) or []
-            for s, v in zip(keys, _suspicion(keys, weights, bias)):
-                s["suspicion"] = v
-    return results
-
-
-def _first_fix(s: dict, preference: float | None = None) -> str | None:
-    """The replacement ``check`` offers first for this key (None for records saved before near keys)."""
-    if "alt" not in s:
-        return None
-    keys = suggested_keys(s["alt"], s["margin"], s.get("near_alt"), s.get("near_margin", float("-inf")), preference)
-    return keys[0] if keys else None
-
-
-def evaluate(results: list[dict], threshold: float, preference: float | None = None) -> dict[str, float]:
-    """Recall (random, near, all), precision on injected papers, flags per 100 genuine (untouched, else the
-    genuine keys of the injected papers), and how often a found swap's first replacement is the original key."""
-    found = {"near": [0, 0], "random": [0, 0]}
-    flags = true_flags = fixed = 0
-    genuine_flags = genuine = 0
-    for paper in results:
-        swapped = {(s["cite"], s["key_index"]): s for s in paper["swaps"]}
-        for s in paper["injected"]:
-            swap = swapped.get((s["cite"], s["key_index"]))
-            flagged = _flag(s, threshold)
-            flags += flagged
-            if swap is not None:
-                found[swap["kind"]][1] += 1
-                found[swap["kind"]][0] += flagged
-                true_flags += flagged
-                fixed += flagged and _first_fix(s, preference) == swap["original"]
-            elif paper["untouched"] is None:
-                genuine += 1
-                genuine_flags += flagged
-        if paper["untouched"] is not None:
-            for s in paper["untouched"]:
-                genuine += 1
-                genuine_flags += _flag(s, threshold)
-    total_found = found["near"][0] + found["random"][0]
-    total = found["near"][1] + found["random"][1]
-    return {
-        "threshold": threshold,
-        "recall_random": found["random"][0] / max(found["random"][1], 1),
-        "recall_near": found["near"][0] / max(found["near"][1], 1),
-        "recall": total_found / max(total, 1),
-        "swaps_random": found["random"][1],
-        "swaps_near": found["near"][1],
-        "precision": true_flags / flags if flags else 1.0,
-        "fix_right": fixed / true_flags if true_flags else 0.0,
-        "flags": flags,
-        "genuine_per_100": 100.0 * genuine_flags / max(genuine, 1),
-        "genuine": genuine,
-    }
-
-
 def pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
@@ -264,32 +184,6 @@ def report(results: list[dict], thresholds: dict[str, float]) -> str:
                       f"{m['genuine_per_100']:.1f}"])
     curve_table = table(curve, ["suspicion", "recall", "random", "near", "precision", "false flags / 100"])
     return table(rows, header) + "\n\nprecision/recall curve:\n" + curve_table
-
-
-def fit_weights(results: list[dict]) -> tuple["np.ndarray", float]:
-    """Logistic regression of "this key was injected" on ``suspicion_inputs`` over the injected papers."""
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
-
-    xs, ys = [], []
-    for paper in results:
-        swapped = {(s["cite"], s["key_index"]) for s in paper["swaps"]}
-        keys = [s for s in paper["injected"] if s["has_alt"]]
-        if not keys:
-            continue
-        xs.append(_inputs(keys))
-        ys += [1 if (s["cite"], s["key_index"]) in swapped else 0 for s in keys]
-    model = LogisticRegression(max_iter=5000).fit(np.vstack(xs), np.array(ys))
-    return model.coef_[0], float(model.intercept_[0])
-
-
-def tune(results: list[dict]) -> dict[str, float]:
-    """The lowest suspicion on the grid keeping genuine flags at <= 1 (low), 3 (default), 8 (high) per 100."""
-    grid = [x / 20 for x in range(-200, 201)]
-    out: dict[str, float] = {}
-    for name, budget in (("low", 1.0), ("default", 3.0), ("high", 8.0)):
-        out[name] = next((t for t in grid if evaluate(results, t)["genuine_per_100"] <= budget), grid[-1])
-    return out
 
 
 def speed(engine: Engine) -> str:
@@ -345,17 +239,26 @@ def main() -> int:
             args.scores.write_text(json.dumps(results), encoding="utf-8")
     if args.tune:
         weights, bias = fit_weights(results)
-        with_suspicion(results, weights, bias)
-        chosen = tune(results)
-        print(f"fitted on {len(results)} papers (false flags counted on the genuine keys of the injected papers):")
+        cross_validated(results)
+        unseen = ranker_unseen(results)
+        chosen = tune(unseen)
+        print(f"fitted on {len(results)} papers; thresholds chosen on the {len(unseen)} of them the ranker's networks "
+              "were not trained on, with suspicions cross-validated by paper (false flags counted on the genuine keys "
+              "of the injected papers):")
         print("SUSPICION_WEIGHTS =", json.dumps({n: round(float(w), 4) for n, w in zip(miscitation.FEATURES, weights)}))
         print("SUSPICION_BIAS =", round(bias, 4))
         print("THRESHOLDS =", json.dumps(chosen))
+        print("cross-validated, all training papers:")
+        print(report(results, chosen).split("\n\n")[0])
+        print(f"cross-validated, the {len(unseen)} papers the ranker's networks did not see:")
+        print(report(unseen, chosen))
+        with_suspicion(results, weights, bias)  # from here: the fitted model, in-sample
+        print("in-sample (the fitted model on all training papers):")
         fixes = {p: evaluate(results, chosen["high"], p)["fix_right"] for p in PREFERENCES}
         print("NEAR_PREFERENCE =", max(fixes, key=lambda p: (fixes[p], -abs(p))),
               " (first fix = original key among the swaps found at high:",
               ", ".join(f"{p:g}: {pct(v)}" for p, v in fixes.items()) + ")")
-        print(report(results, chosen))
+        print(report(results, chosen).split("\n\n")[0])
     else:
         with_suspicion(results)
         print(f"{len(results)} papers, thresholds {dict(THRESHOLDS)}")

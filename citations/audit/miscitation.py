@@ -13,8 +13,10 @@ the ranker knows poorly every citation has a large margin), the cited entry's ra
 whether the entry was cited before (a re-cited entry normally ranks high, so a large margin is more telling), and
 whether a *near key* of the cited entry (``nearkeys``: same first author or a similar key) fits better -- a prior
 on the confusion: a wrong key is far more often ``smith2019a`` for ``smith2019b`` than a random entry. A small
-logistic model (``suspicion``) turns these five into log-odds that the key is wrong, compared with the
-sensitivity's threshold (``THRESHOLDS``); weights and thresholds were fitted on injected swaps in 30
+logistic model (``suspicion``) turns these five, and what the whole document says of the key (``cocitation``:
+whether the entry is cited in other commands and in sentences like this one, how often, how many keys the command
+lists, whether the best other entry is cited at all), into log-odds that the key is wrong, compared with the
+sensitivity's threshold (``THRESHOLDS``); weights and thresholds were fitted on injected swaps in the
 ``shared/train`` papers, never on the dev papers (``bench/check.py --tune``; docs/check.md).
 
 Speed: a 300-citation paper makes ~900 encoder inputs. They are embedded first, in small batches of similar length
@@ -31,9 +33,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from startref.citations.audit.cocitation import CitedElsewhere
 from startref.citations.audit.nearkeys import NearKeys
 from startref.citations.audit.prefetch import prefetch_embeddings, release_free_memory
 from startref.citations.audit.suspicion import (
+    DOCUMENT_FACTS,
     FEATURES,
     SENSITIVITIES,
     SUSPICION_BIAS,
@@ -50,6 +54,7 @@ from startref.latex.cites import CiteCommand
 
 if TYPE_CHECKING:
     from startref.citations.engine import Engine
+    from startref.citations.engine_types import RankedEntry
 
 __all__ = [
     "KeyScore", "FEATURES", "THRESHOLDS", "SENSITIVITIES", "SUSPICION_WEIGHTS", "score_citations", "is_flagged",
@@ -70,8 +75,14 @@ class KeyScore:
     ``margin`` = logit(alt) - logit(entry). ``recited``: the entry was cited earlier in the document.
     ``near_alt``: the best-ranked near key of the entry (``nearkeys``: same first author or a similar key) among
     the compared entries, ``near_margin`` = logit(near_alt) - logit(entry) (``-inf`` when it has none).
-    ``keys_in_command``: how many keys the command lists (``\\cite{a,b,c}``: 3); recorded by ``bench/check.py`` for
-    fitting the model, not one of its inputs (``suspicion``: tried, not shipped).
+    ``keys_in_command``: how many keys the command lists (``\\cite{a,b,c}``: 3: a genuine key of a long list often
+    ranks below an entry that fits the sentence's main claim).
+    ``elsewhere``: the entry is cited in another command of the document (before or after this one);
+    ``context_match``: the best word similarity between this command's context and those others' (``cocitation``);
+    ``uses``: how many commands of the document cite the entry; ``alt_cited``: the best other entry is cited somewhere
+    in the document (an entry that fits far better and is cited nowhere is what a slip of the key leaves behind).
+    ``net_margin``, ``net_rank``, ``net_near_margin``: ``margin``, ``rank`` and ``near_margin`` under the networks
+    alone when the ranker is an ensemble of networks and trees (``network_logits``; NaN and 0 otherwise).
     """
 
     cite: int
@@ -91,6 +102,13 @@ class KeyScore:
     near_alt: str | None = None
     near_margin: float = -math.inf
     keys_in_command: int = 1
+    elsewhere: bool = False
+    context_match: float = 0.0
+    uses: int = 1
+    alt_cited: bool = True
+    net_margin: float = math.nan
+    net_rank: int = 0
+    net_near_margin: float = math.nan
 
 
 def suggested_keys(alt: str | None, margin: float, near_alt: str | None, near_margin: float,
@@ -102,6 +120,30 @@ def suggested_keys(alt: str | None, margin: float, near_alt: str | None, near_ma
         return out
     limit = NEAR_PREFERENCE if preference is None else preference
     return [near_alt, *out] if margin - near_margin <= limit else [*out, near_alt]
+
+
+def network_logits(ranker: object, ranked: Sequence["RankedEntry"]) -> np.ndarray | None:
+    """The networks' own logits for a ranked list when the ranker is an ensemble of networks and trees (None
+    otherwise): recorded for ``bench/check.py``, because the trees were fitted on nearly every training paper and
+    the networks on 73 of 130, so only the networks' margins are out of sample on the others."""
+    from startref.citations.ranker import LinearRanker, MlpRanker
+    from startref.citations.tree_ensemble import EnsembleRanker
+
+    if not isinstance(ranker, EnsembleRanker) or not ranked or not isinstance(ranker.members[0], (MlpRanker, LinearRanker)):
+        return None
+    features = np.stack([r.features for r in ranked])
+    return np.asarray(ranker.members[0].score(features, ranked[0].gates), dtype=np.float64)
+
+
+def _network_view(nets: np.ndarray, allowed: np.ndarray, mine: int, near: np.ndarray) -> tuple[float, int, float]:
+    """(margin, rank, near margin) of the cited entry under the networks' logits ``nets`` (``KeyScore``'s terms)."""
+    others = allowed.copy()
+    others[mine] = False
+    margin = float(nets[others].max() - nets[mine]) if others.any() else -math.inf
+    rank = 1 + int(np.count_nonzero(nets[allowed] > nets[mine]))
+    near_others = others & near
+    near_margin = float(nets[near_others].max() - nets[mine]) if near_others.any() else -math.inf
+    return margin, rank, near_margin
 
 
 def is_flagged(score: KeyScore, sensitivity: str = "default") -> bool:
@@ -133,7 +175,9 @@ def score_citations(
     near_keys = NearKeys(index)
     explain_from = 0.0 if explain_from is None else explain_from
     cases = list(mine_cases(text, index, cites))
-    texts = [t for case in cases for t in encoder_texts(case.query).values()]
+    views = [encoder_texts(case.query) for case in cases]
+    texts = [t for view in views for t in view.values()]
+    elsewhere = CitedElsewhere({c.ordinal: v["context"] for c, v in zip(cases, views)}, {c.ordinal: c.gold for c in cases})
     prefetch_embeddings(engine, texts, workers, (lambda d, t: progress("embedding", d, t)) if progress else None)
     out: list[KeyScore] = []
     ranker = engine.ranker
@@ -145,6 +189,7 @@ def score_citations(
         cited_before = {k for prior in case.query.history for k in prior.keys}
         keys = [r.entry.key for r in ranked]
         logits = np.array([r.logit for r in ranked], dtype=np.float64)
+        nets = network_logits(ranker, ranked)
         position = {k: i for i, k in enumerate(keys)}
         co_keys = set(case.gold)
         seen: set[str] = set()
@@ -164,6 +209,9 @@ def score_citations(
             margin = float(logits[alt_i] - logits[mine]) if alt_i is not None else -math.inf
             near = near_keys.of(entry.key)
             near_i = next((i for i in range(len(keys)) if allowed[i] and i != mine and keys[i] in near), None) if near else None
+            again, match = elsewhere.of(entry.key, case.ordinal)
+            net = (math.nan, 0, math.nan) if nets is None else _network_view(
+                nets, allowed, mine, np.array([k in near for k in keys], dtype=bool))
             why_alt = why_entry = ""
             if alt_i is not None and margin >= explain_from:
                 alt = ranked[alt_i]
@@ -187,10 +235,16 @@ def score_citations(
                 near_alt=keys[near_i] if near_i is not None else None,
                 near_margin=float(logits[near_i] - logits[mine]) if near_i is not None else -math.inf,
                 keys_in_command=len(cite.keys),
+                elsewhere=again,
+                context_match=match,
+                uses=elsewhere.uses(entry.key),
+                alt_cited=alt_i is None or elsewhere.uses(keys[alt_i]) > 0,
+                net_margin=net[0], net_rank=net[1], net_near_margin=net[2],
             ))
         if progress:
             progress("ranking", n, len(cases))
     release_free_memory()  # what the ranking freed goes back too: a language server checks again and again
     sus = suspicions([s.margin for s in out], [s.rank for s in out], [s.entries for s in out],
-                     [s.recited for s in out], [s.near_margin for s in out])
+                     [s.recited for s in out], [s.near_margin for s in out],
+                     {name: [getattr(s, name) for s in out] for name in DOCUMENT_FACTS})
     return [replace(s, suspicion=float(v)) for s, v in zip(out, sus)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from startref.citations.audit.miscitation import NEAR_PREFERENCE, suggested_keys, suspicion_inputs
+from startref.citations.audit.miscitation import FEATURES, NEAR_PREFERENCE, suggested_keys, suspicion_inputs
 from startref.citations.audit.nearkeys import NearKeys
 from startref.citations.bibindex import parse_bib_text
 
@@ -34,5 +34,5 @@ def test_a_near_key_nearly_as_good_as_the_best_is_suggested_first() -> None:
 
 def test_the_near_input_says_whether_a_near_key_beats_the_cited_one() -> None:
     x = suspicion_inputs([3.0, 1.0, 2.0], [5, 2, 3], [10, 10, 10], [False, True, False], [2.5, -1.0, float("-inf")])
-    assert x.shape == (3, 5)
-    assert list(x[:, 4]) == [1.0, 0.0, 0.0]
+    assert x.shape == (3, len(FEATURES))
+    assert list(x[:, FEATURES.index("near_above")]) == [1.0, 0.0, 0.0]

@@ -34,3 +34,14 @@ def test_scores_count_the_keys_of_each_command(engine, bench_papers: Path) -> No
     scores = score_citations(engine, loaded.text, loaded.index, cites, explain_from=1e9)
     assert scores and all(s.keys_in_command == len(cites[s.cite].keys) for s in scores)
     assert any(s.keys_in_command > 1 for s in scores)
+
+
+def test_scores_carry_the_networks_own_view(engine, bench_papers: Path) -> None:
+    """With the shipped ensemble (networks + trees) each key also gets the networks' margin and rank, which
+    ``bench/check.py`` saves: close to the ensemble's, not equal to it."""
+    loaded = load_paper(bench_papers / "txa__substitution" / "paper.lagda")
+    cites = find_cites(loaded.text, syntax_with_user_wrappers(loaded.text))
+    scores = [s for s in score_citations(engine, loaded.text, loaded.index, cites, explain_from=1e9) if s.alt]
+    assert scores and all(np.isfinite(s.net_margin) and 1 <= s.net_rank <= s.entries for s in scores)
+    assert any(abs(s.net_margin - s.margin) > 1e-3 for s in scores)
+    assert np.corrcoef([s.net_margin for s in scores], [s.margin for s in scores])[0, 1] > 0.8
