@@ -32,15 +32,15 @@ from typing import Any, BinaryIO
 from startref.citations.bibdecode import DecodedBib, decode_bib_bytes
 from startref.citations.bibentry import BibProblem, Entry
 from startref.citations.bibfile import _parse_text
-from startref.citations.bibindex import BibIndex, _merge, load_bibliography
+from startref.citations.bibindex import _PARALLEL_MIN_BYTES, BibIndex, _merge, load_bibliography
 from startref.citations.errors import BibliographyError
 
-__all__ = ["load_large_bibliography", "split_points", "entry_state", "entry_from_state", "PARALLEL_MIN_CHARS"]
+__all__ = ["load_large_bibliography", "parse_large_bytes", "split_points", "entry_state", "entry_from_state", "PARALLEL_MIN_CHARS"]
 
 #: Parts per process: each takes the next part when done, so a slow part (abstracts full of math) is not waited for.
 PARTS_PER_WORKER = 3
 #: Below this a file is parsed in one piece (a child process costs ~0.3 s to start).
-PARALLEL_MIN_CHARS = 2_000_000
+PARALLEL_MIN_CHARS = _PARALLEL_MIN_BYTES
 #: A line break before a block start: bibtexparser's ``_BLOCK_START`` (``@\\w*[ \\t]*(?=[{(])``) at a line start.
 _BLOCK_LINE = re.compile(r"\n(?=[ \t]*@\w*[ \t]*[{(])")
 _STRING_START = re.compile(r"@string\w*[ \t]*[{(]", re.IGNORECASE)
@@ -201,15 +201,22 @@ def load_large_bibliography(path: Path, workers: int) -> BibIndex:
     """``load_bibliography([path])``, parsed in up to ``workers`` parts at once when the file is large."""
     if workers <= 1 or path.stat().st_size < PARALLEL_MIN_CHARS:
         return load_bibliography([path])
-    name = str(path)
     try:
         data = path.read_bytes()
     except OSError:
         return load_bibliography([path])  # raises the precise error
+    return parse_large_bytes(str(path), data, workers) or load_bibliography([path])
+
+
+def parse_large_bytes(name: str, data: bytes, workers: int) -> BibIndex | None:
+    """The index of one .bib file's ``data`` parsed in parts on ``workers`` processes, or None where it is to be
+    parsed in one piece (small, one part, a macro defined twice differently, a failing child)."""
+    if workers <= 1 or len(data) < PARALLEL_MIN_CHARS:
+        return None
     decoded = decode_bib_bytes(data)
     cuts = split_points(decoded.text, PARTS_PER_WORKER * workers) if decoded.text.strip() else [0]
     if len(cuts) < 2:
-        return load_bibliography([path])
+        return None
     text = decoded.text
     blocks = _string_blocks(text)
     string_problems: list[BibProblem] = []
@@ -217,12 +224,12 @@ def load_large_bibliography(path: Path, workers: int) -> BibIndex:
         skeleton = _skeleton(text, blocks, len(text))
         string_problems = [p for p in _parse_text(skeleton, name, {}).problems if p.kind in _STRING_KINDS]
         if any(p.kind == "duplicate_string" for p in string_problems) and _conflicting_strings(skeleton):
-            return load_bibliography([path])
+            return None
     return _parse_parts(name, decoded, cuts, blocks, string_problems, workers)
 
 
 def _parse_parts(name: str, decoded: DecodedBib, cuts: list[int], blocks: list[tuple[int, int]],
-                 string_problems: list[BibProblem], workers: int) -> BibIndex:
+                 string_problems: list[BibProblem], workers: int) -> BibIndex | None:
     """Parse the parts: this process and ``workers - 1`` children each take the next part until none is left
     (parts cost unequal time per character: abstracts full of math are slow to decode)."""
     text = decoded.text
@@ -262,7 +269,7 @@ def _parse_parts(name: str, decoded: DecodedBib, cuts: list[int], blocks: list[t
             for child in children:
                 child.result()
         except (RuntimeError, OSError, pickle.UnpicklingError, EOFError, ValueError):
-            return load_bibliography([Path(name)])  # a child that failed costs time, never the result
+            return None  # a child that failed costs time, never the result: the caller parses in one piece
     entries: list[Entry] = []
     problems = [BibProblem(name, line, kind, message) for line, kind, message in decoded.problems] + string_problems
     for (part_entries, part_problems), lines in zip(results, offsets):

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import startref.citations.bib_parallel as bib_parallel
+import startref.citations.bibindex as bibindex
 from startref.citations.bib_parallel import load_large_bibliography, split_points
 from startref.citations.bibindex import BibIndex, clear_cache, load_bibliography
 
@@ -54,8 +55,14 @@ def _same(a: BibIndex, b: BibIndex) -> None:
 
 @pytest.fixture(scope="module")
 def whole(big_library: Path) -> BibIndex:
+    """The one-piece parse (``load_bibliography`` parses a big file named alone in parts: not for the reference)."""
     clear_cache()
-    return load_bibliography([big_library])
+    saved, bibindex._PARALLEL_MIN_BYTES = bibindex._PARALLEL_MIN_BYTES, 10**12
+    try:
+        return load_bibliography([big_library])
+    finally:
+        bibindex._PARALLEL_MIN_BYTES = saved
+        clear_cache()
 
 
 @pytest.mark.parametrize("workers", [2, 3])
@@ -92,3 +99,24 @@ def test_a_macro_defined_twice_differently_is_parsed_in_one_piece(big_library: P
     clear_cache()
     _same(load_bibliography([path]), load_large_bibliography(path, 2))
     assert load_bibliography([path]).get("macrouser2020").fields["month"] == "June"
+
+
+def test_load_bibliography_parses_a_big_file_named_alone_in_parts(big_library: Path, whole: BibIndex,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A paper's own big .bib (``\\bibliography{refs}`` naming a personal library) is parsed on every core by
+    ``load_bibliography`` itself: the same index, kept for the next call; two files named together are not."""
+    monkeypatch.setattr(bibindex, "_PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(bib_parallel, "PARALLEL_MIN_CHARS", 0)
+    monkeypatch.setenv("STARTREF_INDEX_WORKERS", "2")
+    calls: list[int] = []
+    real = bib_parallel._parse_parts
+    monkeypatch.setattr(bib_parallel, "_parse_parts", lambda *a: (calls.append(1), real(*a))[1])
+    clear_cache()
+    first = load_bibliography([big_library])
+    assert calls == [1]
+    _same(whole, first)
+    assert load_bibliography([big_library]) is first and calls == [1]  # unchanged file: no second parse
+    monkeypatch.setenv("STARTREF_INDEX_WORKERS", "1")  # one core: one piece
+    clear_cache()
+    _same(whole, load_bibliography([big_library]))
+    assert calls == [1]
