@@ -3,13 +3,16 @@
     python bench/big_bib.py                    # 8 cases per dev paper: candidate stage vs every row, latency
     python bench/big_bib.py --cold             # also the first request's cost: parse + embed into an empty cache
     python bench/big_bib.py --max-cases 0      # every case
+    python bench/big_bib.py --shuffle 1        # the same entries in a random order (no .bib-order help)
 
 Many authors name one big personal .bib in ``\\bibliography`` (a Better BibTeX auto-export, a decade's refs.bib).
 Here that file is every .bib under every dev and training paper, merged as ``bench/load_requests.py``'s
 ``merge_library`` does (keys become ``<key>__p<paper>``; no entry is dropped: a work cited by several papers stands
 in it several times, as in a real personal .bib grown by copy-paste). Each dev paper's masked citations (the
 ``startref eval`` protocol) are asked against it, the document's keys read as the merged file spells them; a hit is
-the cited entry or another entry of the same work (DOI, arXiv id, normalised title).
+the cited entry or another entry of the same work (DOI, arXiv id, normalised title). The merged file keeps each
+paper's entries together in their own order, which the .bib-order features read; ``--shuffle SEED`` permutes the
+entries (``@string``/``@preamble`` blocks first) for a personal .bib whose order says nothing.
 
 Rows: ``Engine.rank`` as shipped (a .bib from ``big_bib.CANDIDATE_STAGE_FROM`` entries on goes through the candidate
 stage, ``citations/big_bib.py``) and the same with every row scored (``STARTREF_CANDIDATE_STAGE_FROM=0``: what
@@ -70,6 +73,24 @@ def merged_bib(workdir: Path) -> tuple[Path, dict[str, int]]:
     return stable, paper_index
 
 
+def shuffled_copy(path: Path, seed: int) -> Path:
+    """The .bib with its entries in a seeded random order (blocks cut at line-start ``@``; macros and preambles
+    first, so every entry still sees them)."""
+    import random
+    import re
+
+    text = path.read_bytes().decode("utf-8", errors="surrogateescape")
+    blocks = re.split(r"\n(?=@)", text)
+    head = [b for b in blocks if re.match(r"@(string|preamble|comment)\b", b, re.IGNORECASE)]
+    rest = [b for b in blocks if not re.match(r"@(string|preamble|comment)\b", b, re.IGNORECASE)]
+    random.Random(seed).shuffle(rest)
+    out = path.with_name(f"{path.stem}-shuffled-{seed}.bib")
+    data = "\n".join(head + rest).encode("utf-8", errors="surrogateescape")
+    if not out.exists() or out.read_bytes() != data:
+        out.write_bytes(data)
+    return out
+
+
 def cold_first_request(path: Path) -> dict[str, float]:
     """Parse + embed the big .bib into an empty cache folder, in a fresh process (the user's first request)."""
     import subprocess
@@ -96,11 +117,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--papers", type=Path, default=SHARED / "bench" / "papers")
     parser.add_argument("--max-cases", type=int, default=8, help="cases per dev paper (0: all)")
     parser.add_argument("--cold", action="store_true", help="also time the first request into an empty cache")
+    parser.add_argument("--shuffle", type=int, default=None, metavar="SEED", help="entries in a random order")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="startref-big-bib-") as work:
         path, paper_index = merged_bib(Path(work))
+    if args.shuffle is not None:
+        path = shuffled_copy(path, args.shuffle)
     out: dict[str, object] = {}
     if args.cold:
         out["cold"] = cold = cold_first_request(path)
@@ -158,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append([mode, str(int(m["n"])), pct(m["hit@1"]), pct(m["hit@5"]), pct(m["hit@10"]), f"{m['mrr@10']:.3f}",
                      f"{statistics.median(ms[mode]):.0f}", f"{statistics.quantiles(ms[mode], n=100)[94]:.0f}"])
         out[mode] = {**m, "p50_ms": statistics.median(ms[mode]), "p95_ms": statistics.quantiles(ms[mode], n=100)[94]}
-    print(f"## Dev papers against one {len(big)}-entry .bib (rank only; scored rows per request: median "
+    order = f", entries shuffled (seed {args.shuffle})" if args.shuffle is not None else ""
+    print(f"## Dev papers against one {len(big)}-entry .bib{order} (rank only; scored rows per request: median "
           f"{statistics.median(sizes):.0f})\n")
     print(table(rows, ["ranking", "cases", "hit@1", "hit@5", "hit@10", "MRR@10", "p50 ms", "p95 ms"]))
     if args.json:
