@@ -35,7 +35,8 @@ from startref.citations.bibfile import _parse_text
 from startref.citations.bibindex import _PARALLEL_MIN_BYTES, BibIndex, _merge, load_bibliography
 from startref.citations.errors import BibliographyError
 
-__all__ = ["load_large_bibliography", "parse_large_bytes", "split_points", "entry_state", "entry_from_state", "PARALLEL_MIN_CHARS"]
+__all__ = ["load_large_bibliography", "parse_large_bytes", "split_points", "entry_state", "entry_from_state",
+           "PARALLEL_MIN_CHARS"]
 
 #: Parts per process: each takes the next part when done, so a slow part (abstracts full of math) is not waited for.
 PARTS_PER_WORKER = 3
