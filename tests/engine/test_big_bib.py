@@ -32,7 +32,8 @@ def big(bench_papers: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[B
     with their keys suffixed."""
     paper = bench_papers / PAPER
     own = b"\n".join(p.read_bytes() for p in sorted(paper.rglob("*.bib")))
-    other = b"\n".join(p.read_bytes() for p in sorted((bench_papers.parents[1] / "train" / "papers" / OTHER).rglob("*.bib")))
+    train = bench_papers.parents[1] / "train" / "papers"
+    other = b"\n".join(p.read_bytes() for p in sorted((train / OTHER).rglob("*.bib")))
     other = re.sub(rb"(@\w+\s*\{\s*)([^,\s]+)\s*,", lambda m: m.group(1) + m.group(2) + b"__other,", other)
     path = tmp_path_factory.mktemp("bigbib") / "refs.bib"
     path.write_bytes(own + b"\n" + other)
