@@ -116,8 +116,8 @@ def rank_big_bib(query: Query, index: BibIndex, fx: IndexFeatures, encoder: Sent
 
 
 def entry_vectors(texts: Sequence[str], encoder: SentenceEncoder) -> np.ndarray:
-    """The entry vectors of a big .bib, through a vector store by text hash under the encoder's cache folder
-    (``library.indexing.VectorStore``). Why not ``encode_corpus``'s file per bibliography: that one is keyed by the
+    """The entry vectors of a big .bib, through a vector store by text hash in ``bib-vectors/`` of the encoder's
+    cache folder (``library.indexing.VectorStore``: at most 100,000 vectors, 150 MB). Why not ``encode_corpus``'s file per bibliography: that one is keyed by the
     whole list, so adding one entry to a 36k-entry .bib re-embedded every entry its per-text memory (32 MB) had
     dropped - a minute or more; here the next request embeds the new entry only, and a restart none. fp32 (the
     vectors the ranker was trained on), by the bulk encoder on every core."""
@@ -125,5 +125,6 @@ def entry_vectors(texts: Sequence[str], encoder: SentenceEncoder) -> np.ndarray:
 
     root = getattr(encoder, "_cache_dir", None)
     ident = f"{encoder.path}|{getattr(encoder, 'adapter_digest', '')}|fp32|paper-bib"
-    store = VectorStore(Path(root) / "embeddings", ident) if root is not None else None
+    # its own folder: ``encode_corpus`` prunes ``embeddings/`` to 256 MB by file, which would drop the store whole
+    store = VectorStore(Path(root) / "bib-vectors", ident) if root is not None else None
     return embed_texts(encoder, texts, store=store, variant="fp32")

@@ -133,6 +133,8 @@ def test_an_edited_big_bib_embeds_only_its_new_entry(
     text = path.read_text(encoding="utf-8", errors="replace")
     first = index_features(parse_bib_text(text, "refs.bib"), encoder)
     assert sum(embedded) == len(first.keys) > 200
+    # kept apart from embeddings/, which encode_corpus prunes by file
+    assert len(list((tmp_path / "bib-vectors").glob("*.vectors.npy"))) == 1
     titles = [entry_text(e) for e in first.index.entries[:50]]
     np.testing.assert_allclose(first.emb[:50], encoder.encode(titles), atol=2e-5)
     embedded.clear()
