@@ -24,6 +24,7 @@ from startref.latex.context import cursor_context
 
 from .entries import detail_line, entry_markdown, filter_text
 from .library import library_key_of
+from .prefix_index import prefix_index
 
 __all__ = ["CompletionChoice", "CompletionResult", "cite_slot", "complete", "resolve_documentation", "LIMIT", "EAGER_WHY"]
 
@@ -113,11 +114,12 @@ def complete(engine: Any, text: str, offset: int, bib_files: Sequence[str | Path
     if typed and len(rows) < limit and len(ranked) < len(ranking.index):
         # A big .bib lists only the candidate stage's rows: the letters typed may name any other entry.
         listed = {entry.key for entry, _ in rows} | {r.entry.key for r in ranked} | set(ranking.query.exclude)
-        for entry in ranking.index.entries:
+        entries = ranking.index.entries
+        for i in prefix_index(ranking.index).rows(typed):
             if len(rows) >= limit:
                 break
-            if entry.key not in listed and _matches(entry, typed):
-                rows.append((entry, None))
+            if entries[i].key not in listed:
+                rows.append((entries[i], None))
     choices: list[CompletionChoice] = []
     for rank, (entry, row) in enumerate(rows):
         eager = rank < EAGER_WHY and row is not None

@@ -143,3 +143,18 @@ def test_an_edited_big_bib_embeds_only_its_new_entry(
     assert len(second.keys) == len(first.keys) + 1
     assert sum(embedded) == 1
     np.testing.assert_array_equal(second.emb[: len(first.keys)], first.emb)
+
+
+def test_the_prefix_index_finds_what_testing_every_entry_finds(big: tuple[BibIndex, str, Path]) -> None:
+    """``lsp.prefix_index`` answers a typed prefix with the very entries ``completion._matches`` accepts (key,
+    title word or author name), in .bib order, without testing each entry."""
+    from startref.lsp.completion import _matches
+    from startref.lsp.prefix_index import prefix_index
+
+    index = big[0]
+    found = prefix_index(index)
+    assert prefix_index(index) is found  # built once per bibliography
+    for typed in ("a", "dro", "impact", "smith", "2019", "zz", "e.", index.entries[-1].key.lower()[:6]):
+        expected = [i for i, e in enumerate(index.entries) if _matches(e, typed)]
+        assert found.rows(typed) == expected, typed
+    assert found.rows("dro") and found.rows("qqqqqq") == []
