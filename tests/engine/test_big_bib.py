@@ -71,6 +71,9 @@ def test_candidates_get_the_full_paths_features_and_order_columns(
         assert any(full[r.entry.key].features[order_cols].any() for r in staged)
         found += any(r.entry.key in case.gold for r in staged)
     assert found >= 4  # the cited entry is among the candidates in most cases
+    import gc
+
+    assert gc.get_freeze_count() > 0  # the big index was moved out of the collector's view (big_bib._freeze_once)
 
 
 def test_include_scores_a_key_the_stage_would_not_find(
