@@ -24,8 +24,6 @@ that must be scored whatever the stage finds (``startref check`` scores the key 
 from __future__ import annotations
 
 import os
-import threading
-from collections import OrderedDict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from startref.citations.bibindex import BibIndex
+from startref.citations.derived_cache import DerivedCache
 from startref.citations.encoder import SentenceEncoder
 from startref.citations.engine_types import RankedEntry, softmax
 from startref.citations.features import FEATURE_NAMES, IndexFeatures, Query, compute_features
@@ -50,9 +49,8 @@ ORDER_FEATURES: tuple[str, ...] = ("uncited_x_progress", "bib_next", "bib_near",
                                    "bib_near_x_order", "bib_local")
 _ORDER_COLS = np.array([FEATURE_NAMES.index(n) for n in ORDER_FEATURES])
 
-_LEXICONS: OrderedDict[int, tuple[IndexFeatures, Lexicon]] = OrderedDict()
-_LEXICON_LOCK = threading.Lock()
-_KEPT_LEXICONS = 2
+_LEXICONS: DerivedCache[IndexFeatures, Lexicon] = DerivedCache(keep=2)
+_FROZEN: DerivedCache[IndexFeatures, bool] = DerivedCache(keep=2)
 
 
 def candidate_stage_from() -> int:
@@ -62,17 +60,7 @@ def candidate_stage_from() -> int:
 
 def _lexicon(fx: IndexFeatures) -> Lexicon:
     """The name maps of ``fx`` (built once per index data, ~0.1 s at 30k entries; the last two kept)."""
-    with _LEXICON_LOCK:
-        hit = _LEXICONS.get(id(fx))
-        if hit is not None and hit[0] is fx:
-            _LEXICONS.move_to_end(id(fx))
-            return hit[1]
-    lexicon = build_lexicon(fx)
-    with _LEXICON_LOCK:
-        _LEXICONS[id(fx)] = (fx, lexicon)
-        while len(_LEXICONS) > _KEPT_LEXICONS:
-            _LEXICONS.popitem(last=False)
-    return lexicon
+    return _LEXICONS.get(fx, build_lexicon)
 
 
 @dataclass(frozen=True)
@@ -98,23 +86,21 @@ def score_candidates(query: Query, fx: IndexFeatures, encoder: SentenceEncoder, 
     return CandidateScores(rows, feats)
 
 
-_FROZEN: set[int] = set()
-
-
 def _freeze_once(fx: IndexFeatures) -> None:
     """Move the objects alive now (a big .bib's entries and ranking data among them) out of the garbage
     collector's view, once per big index. Why: with a 36.7k-entry .bib in memory one full collection took 238 ms,
-    and whichever request it fell into paid it (the LSP benchmark's p95 went from ~170 ms in process to ~600 ms).
+    and whichever request it fell into paid it (the LSP benchmark's server CPU p95 740-790 ms, 630 ms frozen).
     Frozen objects are still freed by reference counting when the index is dropped; only cycles among them would
     stay, and entries hold none."""
+    _FROZEN.get(fx, _collect_and_freeze)
+
+
+def _collect_and_freeze(_fx: IndexFeatures) -> bool:
     import gc
 
-    with _LEXICON_LOCK:
-        if id(fx) in _FROZEN:
-            return
-        _FROZEN.add(id(fx))
     gc.collect()
     gc.freeze()
+    return True
 
 
 def rank_big_bib(query: Query, index: BibIndex, fx: IndexFeatures, encoder: SentenceEncoder, ranker: Ranker,

@@ -10,18 +10,15 @@ built once per bibliography, answers with two binary searches.
 from __future__ import annotations
 
 import bisect
-import threading
-from collections import OrderedDict
 
 from startref.citations.bibindex import BibIndex
+from startref.citations.derived_cache import DerivedCache
 
 from .entries import filter_text
 
 __all__ = ["PrefixIndex", "prefix_index"]
 
-_KEPT = 2
-_INDEXES: OrderedDict[int, tuple[BibIndex, "PrefixIndex"]] = OrderedDict()
-_LOCK = threading.Lock()
+_INDEXES: DerivedCache[BibIndex, "PrefixIndex"] = DerivedCache(keep=2)
 
 
 class PrefixIndex:
@@ -46,14 +43,4 @@ class PrefixIndex:
 
 def prefix_index(index: BibIndex) -> PrefixIndex:
     """The ``PrefixIndex`` of ``index`` (built once; the last two bibliographies' kept)."""
-    with _LOCK:
-        hit = _INDEXES.get(id(index))
-        if hit is not None and hit[0] is index:
-            _INDEXES.move_to_end(id(index))
-            return hit[1]
-    built = PrefixIndex(index)
-    with _LOCK:
-        _INDEXES[id(index)] = (index, built)
-        while len(_INDEXES) > _KEPT:
-            _INDEXES.popitem(last=False)
-    return built
+    return _INDEXES.get(index, PrefixIndex)
