@@ -2,10 +2,11 @@
 
 Why: many authors keep one big personal .bib (a Better BibTeX auto-export, a decade's ``refs.bib``) and name it in
 ``\\bibliography``. ``Engine.rank`` computed every feature of every entry for every request: against a 36.7k-entry
-.bib that took p50 426 ms / p95 790 ms a suggestion on this 2-core machine (``bench/big_bib.py``), past the
-hotkey's 400 ms. The library already solves this (``library/candidates.py``): the few hundred rows the text around
-the cursor points at (by meaning, by words, by a name near the cursor, what the document cites and its topic
-neighbours) are found over the whole index in milliseconds, and only they get the full features and the ranker.
+.bib that took p50 257 / p95 490 ms on this idle 2-core machine, 0.4-1.5 s when it was busy
+(``bench/big_bib.py``), past the hotkey's 400 ms. The library already solves this (``library/candidates.py``): the
+few hundred rows the text around the cursor points at (by meaning, by words, by a name near the cursor, what the
+document cites and its topic neighbours) are found over the whole index in milliseconds, and only they get the full
+features and the ranker.
 
 What differs from the library: a paper's .bib keeps its order features (``bib_next``, ``bib_near``, ``bib_local``,
 ``uncited_x_progress``: the next entry after the one cited last, the share of the .bib already cited). They depend
@@ -123,10 +124,11 @@ def rank_big_bib(query: Query, index: BibIndex, fx: IndexFeatures, encoder: Sent
 
 def entry_vectors(texts: Sequence[str], encoder: SentenceEncoder) -> np.ndarray:
     """The entry vectors of a big .bib, through a vector store by text hash in ``bib-vectors/`` of the encoder's
-    cache folder (``library.indexing.VectorStore``: at most 100,000 vectors, 150 MB). Why not ``encode_corpus``'s file per bibliography: that one is keyed by the
-    whole list, so adding one entry to a 36k-entry .bib re-embedded every entry its per-text memory (32 MB) had
-    dropped - a minute or more; here the next request embeds the new entry only, and a restart none. fp32 (the
-    vectors the ranker was trained on), by the bulk encoder on every core."""
+    cache folder (``library.indexing.VectorStore``: at most 100,000 vectors, 150 MB). Why not ``encode_corpus``'s
+    file per bibliography: that one is keyed by the whole list, so adding one entry to a 36k-entry .bib re-embedded
+    every entry its per-text memory (32 MB) had dropped - a minute or more; here the next request embeds the new
+    entry only, and a restart none. fp32 (the vectors the ranker was trained on), by the bulk encoder on every
+    core."""
     from startref.citations.library.indexing import VectorStore, embed_texts
 
     root = getattr(encoder, "_cache_dir", None)
