@@ -9,7 +9,9 @@ import { extractTextFiles } from "../core/zip";
 import { overleafStore } from "./editorHooks";
 
 const cache = new ProjectBibCache();
-let zipCache: { key: string; bib: ProjectBib } | null = null;
+/** The zip's .bib per file set, as the download in flight or done: the page's prefetch and a hotkey pressed while
+ * it is still downloading share one download (the endpoint is rate-limited). */
+let zipCache: { key: string; bib: Promise<ProjectBib> } | null = null;
 
 /** Counters the browser test reads (window.__startrefBibStats) to prove the cache by version works. */
 export function bibStats(): { fetched: number; notModified: number } {
@@ -37,13 +39,21 @@ async function readViaZip(projectId: string): Promise<ProjectBib | null> {
   if (paths.length === 0) return null;
   const key = paths.join("|");
   if (zipCache && zipCache.key === key) return zipCache.bib; // the zip endpoint is rate-limited: once per file set
+  const download = downloadBibs(projectId, paths);
+  const entry = { key, bib: download };
+  zipCache = entry;
+  download.catch(() => {
+    if (zipCache === entry) zipCache = null; // a failed download is tried again next time
+  });
+  return download;
+}
+
+async function downloadBibs(projectId: string, paths: string[]): Promise<ProjectBib> {
   const zipRes = await fetch(`/Project/${projectId}/download/zip`, { credentials: "same-origin" });
   if (zipRes.status !== 200) throw new Error(`Overleaf answered HTTP ${zipRes.status} to the project download`);
   const wanted = new Set(paths);
   const files = await extractTextFiles(new Uint8Array(await zipRes.arrayBuffer()), (name) => wanted.has(name), inflateRaw);
-  const bib = { text: joinBibFiles(files), files: files.map((f) => f.path), version: fingerprint(files.map((f) => f.text).join("\n")) };
-  zipCache = { key, bib };
-  return bib;
+  return { text: joinBibFiles(files), files: files.map((f) => f.path), version: fingerprint(files.map((f) => f.text).join("\n")) };
 }
 
 /** The project's .bib files, or null when it has none; throws an Error that says which request failed. */

@@ -137,6 +137,9 @@ describe("startref for Overleaf in Chromium", { skip: skip ?? false, timeout: 60
 
   test("without the hook or the store, the DOM fallback (cmTile) finds the editor and the .bib comes from the project zip", async () => {
     const other = await browser.context.newPage();
+    // a slow download: the page's prefetch is still downloading when the hotkey asks for the .bib, and the two
+    // share that one download (the endpoint is rate-limited; a loaded CI machine once showed two)
+    standin.zipDelayMs = 1500;
     try {
       await other.goto(`${standin.url}?hooks=dom`);
       await other.waitForFunction(() => document.documentElement.dataset.startrefEditor === "cmTile", undefined, { timeout: 20_000 });
@@ -151,6 +154,7 @@ describe("startref for Overleaf in Chromium", { skip: skip ?? false, timeout: 60
       assert.equal(standin.counts.get("zip"), 1);
       assert.ok((standin.counts.get("entities") ?? 0) >= 1);
     } finally {
+      standin.zipDelayMs = 0;
       await other.close();
     }
   });

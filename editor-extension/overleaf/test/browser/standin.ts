@@ -27,6 +27,8 @@ export interface Standin {
   docs: StandinDoc[];
   /** Requests per kind: "doc-200", "doc-304", "doc-403", "entities", "zip", "page". */
   counts: Map<string, number>;
+  /** Milliseconds the project download waits before answering (a slow zip, as a big project's is). */
+  zipDelayMs: number;
   /** The doc the editor opens (the paper's main .tex). */
   mainDoc: StandinDoc;
   close(): Promise<void>;
@@ -92,6 +94,7 @@ export async function startStandin(paperTexDir: string, editorBundle: string, pi
   const cookie = `overleaf.sid.${projectId.slice(0, 8)}`;
   const counts = new Map<string, number>();
   const count = (kind: string): void => void counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  const slow = { zipDelayMs: 0 };
   const bundle = readFileSync(editorBundle, "utf8");
   const oldBundle = readFileSync(editorBundle.replace(/editor\.js$/, "editor-6.38.js"), "utf8");
 
@@ -139,7 +142,9 @@ export async function startStandin(paperTexDir: string, editorBundle: string, pi
     } else if (url.pathname === `/Project/${projectId}/download/zip`) {
       if (!authed) return count("zip-403"), send(403, "text/plain", "Forbidden");
       count("zip");
-      send(200, "application/zip", zipOf(docs));
+      const zip = zipOf(docs);
+      if (slow.zipDelayMs > 0) setTimeout(() => send(200, "application/zip", zip), slow.zipDelayMs);
+      else send(200, "application/zip", zip);
     } else {
       send(404, "text/plain", "Not Found");
     }
@@ -153,6 +158,12 @@ export async function startStandin(paperTexDir: string, editorBundle: string, pi
     projectId,
     docs,
     counts,
+    get zipDelayMs() {
+      return slow.zipDelayMs;
+    },
+    set zipDelayMs(ms: number) {
+      slow.zipDelayMs = ms;
+    },
     mainDoc: main,
     setText: (docId, text) => {
       const doc = docs.find((d) => d.id === docId);
