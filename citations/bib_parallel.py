@@ -199,7 +199,8 @@ def _keyless_as_duplicates(problems: list[BibProblem]) -> list[BibProblem]:
 
 
 def load_large_bibliography(path: Path, workers: int) -> BibIndex:
-    """``load_bibliography([path])``, parsed in up to ``workers`` parts at once when the file is large."""
+    """``load_bibliography([path])``, parsed in up to ``workers`` parts at once when the file is large: for a caller
+    that chooses the number of processes (the tests); ``load_bibliography`` does the same with ``bulk_workers()``."""
     if workers <= 1 or path.stat().st_size < PARALLEL_MIN_CHARS:
         return load_bibliography([path])
     try:

@@ -192,20 +192,16 @@ class SentenceEncoder:
         times faster. A few texts (an edited entry, a small .bib) keep the request path's batches."""
         bulk = None
         if len(missing) >= BULK_MIN:
-            from startref.citations.entry_encoder import bulk_workers, entry_encoder, token_batches
+            from startref.citations.entry_encoder import entry_encoder
 
             bulk = entry_encoder(self, variant="fp32")
-        if bulk is None:
-            order = sorted(missing, key=lambda i: len(texts[i]))
-            for start in range(0, len(order), _BATCH):
-                chunk = order[start : start + _BATCH]
-                yield chunk, self._encode_batch([texts[i] or " " for i in chunk])
+        if bulk is not None:
+            yield from bulk.embed(texts, missing, self, "startref-embed")
             return
-        ids = bulk.token_ids([texts[i] for i in missing])
-        batches = token_batches([len(t) for t in ids])
-        work = [[ids[j] for j in batch] for batch in batches]
-        vectors = encode_batches(self, work, bulk_workers(), "startref-embed", encode=bulk.encode_ids)
-        yield from zip(([missing[j] for j in batch] for batch in batches), vectors)
+        order = sorted(missing, key=lambda i: len(texts[i]))
+        for start in range(0, len(order), _BATCH):
+            chunk = order[start : start + _BATCH]
+            yield chunk, self._encode_batch([texts[i] or " " for i in chunk])
 
 
 def load_network(path: Path, device: str, adapter: Path | None) -> tuple[Any, Any]:

@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from startref.citations.encoder import SentenceEncoder, load_network, mean_pool
+from startref.citations.encoder import SentenceEncoder, encode_batches, load_network, mean_pool
 from startref.citations.encoder_trace import (TracedEncoder, fast_tokenizer, load_traced, positional, save_traced,
                                                trace_key)
 from startref.citations.errors import ModelError
@@ -108,6 +108,16 @@ class EntryEncoder:
         """Token ids of each text (truncated, special tokens added); empty texts become one space, as
         ``SentenceEncoder.encode`` embeds them."""
         return [e.ids for e in self.tokenizer.encode_batch([t or " " for t in texts])]
+
+    def embed(self, texts: Sequence[str], positions: Sequence[int], encoder: SentenceEncoder,
+              thread_name: str) -> Iterator[tuple[list[int], np.ndarray]]:
+        """(positions, vectors) of ``texts[positions]``, in batches of equal token length, ``bulk_workers()``
+        batches at a time: the one bulk path of a library's index and of a big .bib's first request."""
+        ids = self.token_ids([texts[i] for i in positions])
+        batches = token_batches([len(t) for t in ids])
+        work = [[ids[j] for j in batch] for batch in batches]
+        vectors = encode_batches(encoder, work, bulk_workers(), thread_name, encode=self.encode_ids)
+        return zip(([positions[j] for j in batch] for batch in batches), vectors)
 
     def encode_ids(self, batch: Sequence[Sequence[int]]) -> np.ndarray:
         """Unit vectors (float32 rows) of already tokenised texts, padded to the batch's longest."""

@@ -19,7 +19,7 @@ import numpy as np
 
 from startref.citations.bibindex import BibIndex
 from startref.citations.encoder import SentenceEncoder, encode_batches
-from startref.citations.entry_encoder import bulk_workers, entry_encoder, token_batches
+from startref.citations.entry_encoder import bulk_workers, entry_encoder
 from startref.citations.features import IndexFeatures, entry_text, index_features
 
 __all__ = ["Progress", "VectorStore", "embed_texts", "build_features", "index_workers"]
@@ -113,17 +113,13 @@ def embed_texts(encoder: SentenceEncoder, texts: Sequence[str], progress: Progre
         progress(done, total)
     bulk = entry_encoder(encoder, variant) if missing else None
     if bulk is not None:
-        ids = bulk.token_ids([texts[i] for i in missing])
-        batches = token_batches([len(t) for t in ids])
-        chunks = [[missing[j] for j in batch] for batch in batches]
-        work = [[ids[j] for j in batch] for batch in batches]
-        vectors_of = encode_batches(encoder, work, index_workers(), "startref-index", encode=bulk.encode_ids)
+        embedded = bulk.embed(texts, missing, encoder, "startref-index")
     else:  # no bulk encoder (a GPU encoder): the request path, shortest texts first
         order = sorted(missing, key=lambda i: len(texts[i]))
         chunks = [order[start : start + _STEP] for start in range(0, len(order), _STEP)]
-        vectors_of = encode_batches(encoder, [[texts[i] or " " for i in chunk] for chunk in chunks],
-                                    index_workers(), "startref-index")
-    for chunk, vectors in zip(chunks, vectors_of):
+        embedded = zip(chunks, encode_batches(encoder, [[texts[i] or " " for i in chunk] for chunk in chunks],
+                                              index_workers(), "startref-index"))
+    for chunk, vectors in embedded:
         out[chunk] = vectors
         done += len(chunk)
         if progress:

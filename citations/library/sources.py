@@ -11,12 +11,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from startref.citations.bib_parallel import load_large_bibliography
-from startref.citations.bibindex import BibIndex, Entry, parse_bib_text
+from startref.citations.bibindex import BibIndex, Entry, load_bibliography, parse_bib_text
 from startref.citations.errors import BibliographyError
 from startref.citations.library.bibtex import render_entry
 from startref.citations.library.errors import LibraryError
-from startref.citations.library.indexing import index_workers
 from startref.citations.library.keys import generate_key, unique_key
 from startref.citations.library.zotero import read_zotero, to_bibtex_fields
 from startref.citations.library.zotero_api import DEFAULT_URL, library_version, read_zotero_api
@@ -125,7 +123,7 @@ def read_source(source: Source) -> BibIndex:
     if source.kind == "zotero":
         return _zotero_index(source)
     try:
-        return load_large_bibliography(source.path, index_workers())  # a big library .bib: on every core
+        return load_bibliography([source.path])  # a big library .bib is parsed on every core (bib_parallel)
     except LibraryError:
         raise
     except BibliographyError as err:
